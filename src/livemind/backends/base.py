@@ -1,0 +1,116 @@
+"""The backend contract: stream one chat completion, report usage, optionally prewarm.
+
+Every backend (embedded llama.cpp, OpenAI-compatible HTTP, the scripted test double)
+implements :class:`Backend`. The session engine only talks to this interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict[str, str]
+"""One chat message: ``{"role": "system" | "user" | "assistant", "content": str}``."""
+
+
+class BackendError(RuntimeError):
+    """A backend could not serve a request.
+
+    ``code`` is a short machine-readable reason: ``unreachable``, ``context_overflow``,
+    ``bad_request``, ``server_error``, ``model_missing``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token accounting of one call, from the engine's own counters.
+
+    ``cached_tokens`` are prompt tokens taken from the KV/prefix cache;
+    ``evaluated_tokens`` are prompt tokens the engine actually computed.
+    ``None`` means the backend does not report that number.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int | None = None
+    evaluated_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+@dataclass(slots=True)
+class Delta:
+    """A piece of streamed output. The last item of a stream carries ``usage``."""
+
+    text: str = ""
+    usage: Usage | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Capabilities:
+    """What a backend can do beyond plain chat streaming."""
+
+    prewarm: bool = False  # can prefill a prompt into the cache without generating
+    cached_tokens: bool = False  # reports how many prompt tokens came from cache
+    slots: int = 1  # parallel sequences it can serve at once (affinity targets)
+
+
+@dataclass(slots=True)
+class Request:
+    """One chat completion request.
+
+    ``session_key`` identifies the conversation so a backend can keep its prefix cache
+    on one slot/replica (slot id for llama.cpp, affinity header for routers).
+    """
+
+    messages: list[Message]
+    max_tokens: int = 256
+    temperature: float = 0.0
+    stop: list[str] = field(default_factory=list)
+    session_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """A chat model endpoint.
+
+    Contract:
+    - :meth:`stream` yields :class:`Delta` items with text as it is generated; the final
+      item has ``usage`` set (possibly with empty text). Closing the iterator early
+      (``aclose()`` or task cancellation) cancels the generation on the engine.
+    - Failures raise :class:`BackendError` with a clear message; the backend stays usable.
+    - :meth:`prewarm` prefills ``messages`` into the cache without generating; backends
+      without ``capabilities.prewarm`` return ``None`` and do nothing.
+    """
+
+    name: str = "backend"
+    model: str = ""
+    capabilities: Capabilities = Capabilities()
+    context_size: int | None = None  # tokens per sequence, when known
+
+    @abstractmethod
+    def stream(self, request: Request) -> AsyncIterator[Delta]:
+        """Stream one chat completion (an async generator)."""
+
+    async def prewarm(self, request: Request) -> Usage | None:
+        """Prefill the prompt of ``request`` into the cache; default: unsupported."""
+        return None
+
+    async def complete(self, request: Request) -> tuple[str, Usage]:
+        """Non-streaming convenience built on :meth:`stream` (one code path)."""
+        parts: list[str] = []
+        usage = Usage()
+        async for delta in self.stream(request):
+            parts.append(delta.text)
+            if delta.usage is not None:
+                usage = delta.usage
+        return "".join(parts), usage
+
+    async def aclose(self) -> None:
+        """Release engine resources. Safe to call twice."""

@@ -1,0 +1,84 @@
+"""One model call, streamed, with its timing record.
+
+Streaming and non-streaming share this code path: a caller that does not care about
+deltas simply passes no ``on_delta``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from livemind.backends.base import Backend, Request, Usage
+
+Clock = Callable[[], float]
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Timing and token accounting of one model call.
+
+    ``ttft_s`` is the time from the call's start to its first non-empty text delta
+    (None if it produced no text). Token counts come from the engine's own counters.
+    """
+
+    stage: str  # "inference" | "output" | "baseline"
+    model: str
+    started_s: float = 0.0
+    wall_s: float = 0.0
+    ttft_s: float | None = None
+    prompt_tokens: int = 0
+    cached_tokens: int | None = None
+    evaluated_tokens: int | None = None
+    completion_tokens: int = 0
+    cancelled: bool = False
+    action: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def add_usage(self, usage: Usage) -> None:
+        self.prompt_tokens = usage.prompt_tokens
+        self.cached_tokens = usage.cached_tokens
+        self.evaluated_tokens = usage.evaluated_tokens
+        self.completion_tokens = usage.completion_tokens
+
+
+async def stream_call(
+    backend: Backend,
+    request: Request,
+    record: CallRecord,
+    on_delta: Callable[[str], None] | None = None,
+    clock: Clock = time.perf_counter,
+) -> str:
+    """Run one streamed completion, filling ``record``; return the full text.
+
+    If the surrounding task is cancelled, the record is marked ``cancelled`` (with the
+    wall time so far) and the cancellation propagates; the backend stops generating when
+    its stream is closed.
+    """
+    start = clock()
+    record.started_s = start
+    parts: list[str] = []
+    stream = backend.stream(request)
+    try:
+        async for delta in stream:
+            if delta.text:
+                if record.ttft_s is None:
+                    record.ttft_s = clock() - start
+                parts.append(delta.text)
+                if on_delta is not None:
+                    on_delta(delta.text)
+            if delta.usage is not None:
+                record.add_usage(delta.usage)
+    except asyncio.CancelledError:
+        record.cancelled = True
+        raise
+    finally:
+        record.wall_s = clock() - start
+        await stream.aclose()
+    return "".join(parts)

@@ -1,0 +1,126 @@
+"""Command line: ``livemind demo | chat | models``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from livemind.backends import open_backend
+from livemind.backends.base import Backend, BackendError
+from livemind.config import GRANULARITIES, SessionConfig
+from livemind.formats import DEFAULT_FORMAT, FORMATS
+from livemind.models import DEFAULT_MODEL, ModelError
+from livemind.progress import ByteProgress
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=DEFAULT_MODEL,
+                   help="preset name, path to a .gguf file, or an OpenAI-compatible URL "
+                        f"(default: {DEFAULT_MODEL}; see `livemind models`)")
+    g.add_argument("--output-model", default=None,
+                   help="model for the answer stage (collaborative mode); default: --model")
+    g.add_argument("--ctx", type=int, default=8192, help="engine context size (default 8192)")
+    g.add_argument("--api-key", default=None, help="API key for a URL model "
+                   "(default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)")
+
+
+def _add_session_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("simultaneous inference")
+    g.add_argument("--format", default=DEFAULT_FORMAT, choices=FORMATS,
+                   help=f"prompt layout (default {DEFAULT_FORMAT})")
+    g.add_argument("--granularity", default="sentence", choices=GRANULARITIES,
+                   help="segment size (default sentence)")
+    g.add_argument("--min-len", type=int, default=10,
+                   help="merge pieces until they have this many characters (default 10)")
+    g.add_argument("--actions", default="v2", choices=("v1", "v2"),
+                   help="v2: inference/wait; v1 adds background/hypothesize (default v2)")
+    g.add_argument("--max-tokens", type=int, default=512, help="answer token limit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livemind", description="An LLM that thinks while you are still typing.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="type a question at human speed; compare with the baseline")
+    _add_model_options(demo)
+    _add_session_options(demo)
+    demo.add_argument("--question", default=None, help="your own question text")
+    demo.add_argument("--cpm", type=float, default=240.0,
+                      help="typing speed in characters per minute (default 240)")
+    demo.add_argument("--fast", action="store_true",
+                      help="do not wait for the typing in real time (virtual clock)")
+    demo.add_argument("--json", action="store_true", help="print one JSON object")
+
+    chat = sub.add_parser("chat", help="interactive multi-turn chat in the terminal")
+    _add_model_options(chat)
+    _add_session_options(chat)
+
+    sub.add_parser("models", help="list model presets and what is installed")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
+    quiet = getattr(args, "json", False)
+    progress = None if quiet else ByteProgress("preparing model")
+    backend = open_backend(args.model, n_ctx=args.ctx, api_key=args.api_key, progress=progress)
+    if args.output_model and args.output_model != args.model:
+        out = open_backend(args.output_model, n_ctx=args.ctx, api_key=args.api_key,
+                           progress=progress)
+        return backend, out
+    return backend, None
+
+
+def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> SessionConfig:
+    return SessionConfig(
+        format=args.format, granularity=args.granularity, min_len=args.min_len,
+        action_set=args.actions, answer_max_tokens=args.max_tokens,
+        answer_instruction=answer_instruction,
+    ).validated()
+
+
+async def _close(*backends: Backend | None) -> None:
+    for b in backends:
+        if b is not None:
+            await b.aclose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "models":
+            from livemind.models import format_model_table, list_models
+
+            print(format_model_table(list_models()))
+            return 0
+        if getattr(args, "min_len", 1) < 1:
+            raise ValueError("--min-len must be at least 1")
+        backend, out = _open(args)
+        try:
+            if args.command == "demo":
+                from livemind.demo import DEMO_ANSWER_INSTRUCTION, DEMO_QUESTION, DemoOptions, run_demo
+
+                opts = DemoOptions(
+                    question=args.question or DEMO_QUESTION, cpm=args.cpm, fast=args.fast,
+                    as_json=args.json, config=_session_config(args, DEMO_ANSWER_INSTRUCTION),
+                )
+                asyncio.run(run_demo(backend, out, opts))
+            else:
+                from livemind.chat import chat_loop
+
+                asyncio.run(chat_loop(backend, out, _session_config(args)))
+        finally:
+            asyncio.run(_close(backend, out))
+        return 0
+    except (ModelError, BackendError, ValueError) as err:
+        print(f"livemind: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: typing simulation (and, later, datasets, runner and report)."""

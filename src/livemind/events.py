@@ -1,0 +1,26 @@
+"""Events a live session emits, named after the wire protocol (DESIGN §5).
+
+``segment.committed {index, text}``, ``memory.invalidated {from_index}``,
+``inference.started {call_id, start, end, segments}``, ``inference.delta {call_id, delta}``,
+``inference.done {call_id, action, content, record}``, ``inference.cancelled {call_id}``,
+``response.created {mode}``, ``response.output_text.delta {delta}``,
+``response.done {text, timings, usage, calls}``, ``error {code, message}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.data}
+
+
+Listener = Callable[[Event], None]

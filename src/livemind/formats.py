@@ -1,0 +1,198 @@
+"""Prompt formats: how prompt segments and stored inferences become chat messages.
+
+Five layouts (U = user message, A = assistant message, P = prompt, I = inferences,
+L = latest segments, S = sequential blocks):
+
+- ``u-pi``   one user message: the prompt so far, then the list of notes.
+- ``u-pli``  one user message: the earlier prompt, the new part, then the notes.
+- ``ua-pil`` user = earlier prompt; assistant = all notes; user = the new part.
+- ``u-spi``  one user message of alternating "Prompt:"/"Note:" blocks.
+- ``ua-spi`` alternating user (segments) / assistant (note) turns; append-only.
+
+Every layout serves both stages: the inference stage (the text is still arriving) and the
+output stage (the input is complete; answer it). The system prompt is the same for both
+stages and the stage instruction always comes last, so a shared prefix can be cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from livemind.actions import ActionKind
+from livemind.backends.base import Message
+from livemind.memory import MemoryEntry
+
+FORMATS: tuple[str, ...] = ("u-pi", "u-pli", "ua-pil", "u-spi", "ua-spi")
+DEFAULT_FORMAT = "ua-spi"
+
+SYSTEM_PROMPT = (
+    "You are a helpful assistant that reads questions while they are being typed. "
+    "Use the time before the question is complete to work out facts and intermediate "
+    "results, so that the final answer can be short and quick."
+)
+BASELINE_SYSTEM_PROMPT = "You are a helpful assistant."
+
+_ACTION_LINES: dict[ActionKind, str] = {
+    ActionKind.INFERENCE: "INFERENCE: <one or two short sentences> — a fact, an intermediate "
+    "step or a partial result that will help once the question is complete",
+    ActionKind.WAIT: "WAIT — the new text gives you nothing to work on yet",
+    ActionKind.BACKGROUND: "BACKGROUND: <a short note> — context or knowledge the question "
+    "relies on",
+    ActionKind.HYPOTHESIZE: "HYPOTHESIZE: <the likely full question and its answer> — a guess "
+    "at where the text is going",
+}
+
+
+def inference_instruction(actions: Sequence[ActionKind]) -> str:
+    """The inference-stage instruction for an action set."""
+    options = "\n".join(f"- {_ACTION_LINES[a]}" for a in actions)
+    return (
+        "[The user is still typing; the text so far is incomplete.]\n"
+        "Look at the newest text and reply with exactly one of:\n"
+        f"{options}\n"
+        "Do not answer the whole question yet. Reply with that one line only."
+    )
+
+
+def output_instruction(answer_instruction: str = "") -> str:
+    """The output-stage instruction: the input is complete, answer it."""
+    text = "[The user has finished typing.] Answer the question now, using your notes where they help."
+    return f"{text} {answer_instruction}".strip()
+
+
+def baseline_messages(
+    prompt: str, answer_instruction: str = "", history: Sequence[Message] = ()
+) -> list[Message]:
+    """The conventional baseline: the complete prompt at once, step-by-step answer."""
+    tail = f"Think step by step, then answer. {answer_instruction}".strip()
+    return [
+        {"role": "system", "content": BASELINE_SYSTEM_PROMPT},
+        *history,
+        {"role": "user", "content": f"{prompt}\n\n{tail}"},
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PromptView:
+    """What a layout needs: blocks of (prompt text, note) and the text after them.
+
+    ``blocks`` pair the prompt text covered by each stored inference with its rendered
+    note; ``tail`` is the prompt text after the last inference (the new segments in the
+    inference stage, the rest of the prompt in the output stage).
+    """
+
+    blocks: tuple[tuple[str, str], ...]
+    tail: str
+
+    @classmethod
+    def build(cls, entries: Sequence[MemoryEntry], segments: Sequence[str]) -> PromptView:
+        """Pair inference entries with their text; wait entries roll into the next block."""
+        blocks: list[tuple[str, str]] = []
+        start = 0
+        for entry in entries:
+            if entry.action.keeps_content:
+                blocks.append(("".join(segments[start : entry.end]).strip(), entry.action.render()))
+                start = entry.end
+        return cls(tuple(blocks), "".join(segments[start:]).strip())
+
+    @property
+    def earlier(self) -> str:
+        return " ".join(text for text, _ in self.blocks if text)
+
+    @property
+    def notes(self) -> str:
+        return "\n".join(f"- {note}" for _, note in self.blocks)
+
+
+Layout = Callable[[PromptView, str], list[Message]]
+
+
+def _u_pi(view: PromptView, instruction: str) -> list[Message]:
+    prompt = " ".join(p for p in (view.earlier, view.tail) if p)
+    parts = [f"Text so far:\n{prompt}"]
+    if view.blocks:
+        parts.append(f"Your notes so far:\n{view.notes}")
+    return [_user("\n\n".join(parts + [instruction]))]
+
+
+def _u_pli(view: PromptView, instruction: str) -> list[Message]:
+    parts = []
+    if view.earlier:
+        parts.append(f"Earlier text:\n{view.earlier}")
+    parts.append(f"New text:\n{view.tail}")
+    if view.blocks:
+        parts.append(f"Your notes so far:\n{view.notes}")
+    return [_user("\n\n".join(parts + [instruction]))]
+
+
+def _ua_pil(view: PromptView, instruction: str) -> list[Message]:
+    if not view.blocks:
+        return [_user(_join(view.tail, instruction))]
+    return [
+        _user(view.earlier),
+        {"role": "assistant", "content": "\n".join(note for _, note in view.blocks)},
+        _user(_join(view.tail, instruction)),
+    ]
+
+
+def _u_spi(view: PromptView, instruction: str) -> list[Message]:
+    lines = [f"Text: {text}\nNote: {note}" for text, note in view.blocks]
+    if view.tail:
+        lines.append(f"Text: {view.tail}")
+    return [_user("\n".join(lines) + "\n\n" + instruction)]
+
+
+def _ua_spi(view: PromptView, instruction: str) -> list[Message]:
+    messages: list[Message] = []
+    for text, note in view.blocks:
+        messages.append(_user(text))
+        messages.append({"role": "assistant", "content": note})
+    messages.append(_user(_join(view.tail, instruction)))
+    return messages
+
+
+_LAYOUTS: dict[str, Layout] = {
+    "u-pi": _u_pi,
+    "u-pli": _u_pli,
+    "ua-pil": _ua_pil,
+    "u-spi": _u_spi,
+    "ua-spi": _ua_spi,
+}
+
+
+def check_format(name: str) -> str:
+    """Return ``name`` if it is a known format, else ValueError listing them."""
+    if name not in _LAYOUTS:
+        raise ValueError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
+    return name
+
+
+def inference_messages(
+    fmt: str,
+    view: PromptView,
+    actions: Sequence[ActionKind],
+    history: Sequence[Message] = (),
+) -> list[Message]:
+    """Chat messages for one inference-stage call."""
+    body = _LAYOUTS[check_format(fmt)](view, inference_instruction(actions))
+    return [{"role": "system", "content": SYSTEM_PROMPT}, *history, *body]
+
+
+def output_messages(
+    fmt: str,
+    view: PromptView,
+    answer_instruction: str = "",
+    history: Sequence[Message] = (),
+) -> list[Message]:
+    """Chat messages for the output stage (the input is complete)."""
+    body = _LAYOUTS[check_format(fmt)](view, output_instruction(answer_instruction))
+    return [{"role": "system", "content": SYSTEM_PROMPT}, *history, *body]
+
+
+def _user(content: str) -> Message:
+    return {"role": "user", "content": content}
+
+
+def _join(text: str, instruction: str) -> str:
+    return f"{text}\n\n{instruction}" if text else instruction

@@ -1,0 +1,197 @@
+"""Session logic with the scripted test double (no model)."""
+
+import asyncio
+
+import pytest
+
+from livemind.backends.base import BackendError, Request
+from livemind.backends.scripted import ScriptedBackend
+from livemind.config import SessionConfig
+from livemind.session import LiveSession, SessionError
+
+TEXT = "Tom has three apples. He buys four more apples. Then he eats one of them. How many are left?"
+
+
+def is_inference_call(request: Request) -> bool:
+    return "still typing" in request.messages[-1]["content"]
+
+
+def script(request: Request) -> str:
+    if is_inference_call(request):
+        return "INFERENCE: noted " + request.messages[-1]["content"].split("\n")[0][:20]
+    return "There are six apples left."
+
+
+def make(delay: float = 0.0, **cfg) -> tuple[LiveSession, ScriptedBackend, list]:
+    backend = ScriptedBackend(script, delay=delay)
+    session = LiveSession(backend, SessionConfig(min_len=3, **cfg))
+    events: list = []
+    session.on(events.append)
+    return session, backend, events
+
+
+async def type_text(session: LiveSession, text: str, settle: bool = True) -> None:
+    for i in range(1, len(text) + 1):
+        session.set_text(text[:i])
+        if settle:
+            await session.settled()
+
+
+def types(events: list) -> list[str]:
+    return [e.type for e in events]
+
+
+async def test_inference_calls_while_typing_then_answer() -> None:
+    session, backend, events = make()
+    await type_text(session, TEXT)
+    # Sentences 1-3 are stable while typing (the last one may still change).
+    assert [e.data["index"] for e in events if e.type == "segment.committed"] == [0, 1, 2]
+    assert len(session.memory.inferences) == 3
+    answer = await session.commit()
+    assert answer.text == "There are six apples left."
+    assert len(answer.calls) == 3 and len(answer.actions) == 3
+    assert answer.latency_s >= answer.ttft_s >= 0
+    output_prompt = "\n".join(m["content"] for m in backend.requests[-1].messages)
+    assert "noted" in output_prompt and "How many are left?" in output_prompt
+    assert types(events)[-1] == "response.done"
+    assert "response.created" in types(events)
+
+
+async def test_one_call_in_flight_batches_new_segments() -> None:
+    session, backend, events = make(delay=0.02)
+    await type_text(session, TEXT, settle=False)  # no waiting: all text arrives at once
+    await session.settled()
+    calls = [e for e in events if e.type == "inference.started"]
+    assert len(calls) < 3  # later segments were merged into fewer calls
+    assert calls[-1].data["end"] == 3
+    assert any(len(c.data["segments"]) > 1 for c in calls)
+
+
+async def test_edit_cancels_in_flight_call_and_drops_memory() -> None:
+    session, backend, events = make(delay=0.05)
+    first = "Tom has three apples. He buys four. "
+    session.set_text(first + "Then")
+    await asyncio.sleep(0.01)  # the call over the two sentences is running
+    session.set_text("Tom has five apples. He buys four. Then")
+    await session.settled()
+    assert "inference.cancelled" in types(events)
+    assert "memory.invalidated" in types(events)
+    assert backend.cancelled >= 1
+    done = [e for e in events if e.type == "inference.done"]
+    assert all("three" not in "".join(e.data["segments"]) for e in done)
+    assert [e.segments for e in session.memory.entries][0][0].startswith("Tom has five")
+
+
+async def test_edit_after_inference_invalidates_it() -> None:
+    session, _, events = make()
+    await type_text(session, "Alice is 30. Bob is 40. Who")
+    assert len(session.memory.entries) == 2
+    session.set_text("Alice is 31. Bob is 40. Who")
+    inv = [e for e in events if e.type == "memory.invalidated"]
+    assert inv and inv[-1].data["from_index"] == 0
+    await session.settled()
+    assert session.memory.entries[0].segments[0] == "Alice is 31."
+
+
+async def test_multi_turn_history() -> None:
+    session, backend, _ = make()
+    await type_text(session, "Name a fruit. Short")
+    await session.commit()
+    assert session.text == "" and len(session.history) == 2
+    await type_text(session, "And a vegetable? Short")
+    await session.commit()
+    last = backend.requests[-1].messages
+    assert any(m["content"] == "Name a fruit. Short" for m in last)
+    assert len(session.history) == 4
+
+
+async def test_empty_commit() -> None:
+    session, backend, events = make()
+    session.set_text("   ")
+    with pytest.raises(SessionError) as info:
+        await session.commit()
+    assert info.value.code == "empty_input"
+    assert events[-1].type == "error" and events[-1].data["code"] == "empty_input"
+    assert backend.requests == []
+
+
+async def test_reply_that_is_not_an_action_is_kept_as_inference() -> None:
+    backend = ScriptedBackend(["the apples add up to seven"])
+    session = LiveSession(backend, SessionConfig(min_len=3))
+    await type_text(session, "Tom has three apples. He buys four. How")
+    entry = session.memory.entries[0]
+    assert entry.action.kind == "inference" and "seven" in entry.action.content
+
+
+async def test_backend_failing_mid_inference_keeps_session_usable() -> None:
+    replies = [BackendError("unreachable", "cannot reach the model"), "INFERENCE: ok", "Answer."]
+    backend = ScriptedBackend(replies)
+    session = LiveSession(backend, SessionConfig(min_len=3))
+    events: list = []
+    session.on(events.append)
+    await type_text(session, "First part. Second part. Third")
+    errors = [e for e in events if e.type == "error"]
+    assert errors and errors[0].data["code"] == "unreachable"
+    assert (await session.commit()).text == "Answer."
+
+
+async def test_output_failure_keeps_text_and_recovers() -> None:
+    replies = ["INFERENCE: a", BackendError("server_error", "boom"), "Recovered."]
+    backend = ScriptedBackend(replies)
+    session = LiveSession(backend, SessionConfig(min_len=3))
+    await type_text(session, "Alpha beta. Gamma")
+    with pytest.raises(BackendError):
+        await session.commit()
+    assert session.text == "Alpha beta. Gamma"  # nothing lost
+    session.append(" delta.")
+    assert (await session.commit()).text == "Recovered."
+
+
+async def test_collaborative_mode_uses_output_model() -> None:
+    big = ScriptedBackend(script, model="big")
+    small = ScriptedBackend(["Small answer."], model="small")
+    session = LiveSession(big, SessionConfig(min_len=3), output_backend=small)
+    await type_text(session, "One two three. Four five six. Seven")
+    answer = await session.commit()
+    assert answer.text == "Small answer." and answer.output.model == "small"
+    assert all(is_inference_call(r) for r in big.requests)
+    assert len(small.requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["baseline", "output-only"])
+async def test_modes_without_inference_stage(mode: str) -> None:
+    session, backend, _ = make(mode=mode)
+    await type_text(session, TEXT)
+    answer = await session.commit()
+    assert answer.calls == [] and len(backend.requests) == 1
+    prompt = backend.requests[0].messages[-1]["content"]
+    assert TEXT in prompt
+    assert ("step by step" in prompt) == (mode == "baseline")
+
+
+async def test_cancel_answer() -> None:
+    backend = ScriptedBackend(["word " * 50], delay=0.01)
+    session = LiveSession(backend, SessionConfig(mode="baseline"))
+    session.set_text("Tell me a story.")
+    task = asyncio.create_task(session.commit())
+    await asyncio.sleep(0.05)
+    session.cancel()
+    with pytest.raises(SessionError) as info:
+        await task
+    assert info.value.code == "cancelled"
+    assert session.text == "Tell me a story."
+
+
+async def test_commit_waits_for_in_flight_call_or_cancels_it() -> None:
+    for policy, expect_done in (("wait", True), ("cancel", False)):
+        session, backend, events = make(delay=0.03, commit_policy=policy)
+        session.set_text("First sentence here. Second")
+        await asyncio.sleep(0.01)
+        answer = await session.commit()
+        assert ("inference.done" in types(events)) == expect_done
+        assert answer.wait_s >= 0
+
+
+def test_bad_config() -> None:
+    with pytest.raises(ValueError, match="granularity"):
+        SessionConfig(granularity="para").validated()
