@@ -21,7 +21,7 @@ DEMO_QUESTION = (
     "Hay costs 4 dollars per kilogram. "
     "How many dollars does the farmer spend on hay per day?"
 )
-DEMO_ANSWER_INSTRUCTION = "Keep it short and end with 'The answer is N.'"
+DEMO_ANSWER_INSTRUCTION = "Be brief. Finish with the sentence 'The answer is' followed by the number."
 
 
 @dataclass(slots=True)

@@ -33,6 +33,10 @@ from livemind.memory import InferenceMemory
 from livemind.segment import Segmenter
 
 
+# An action is one short paragraph; whatever a model rambles after a blank line is dropped.
+INFERENCE_STOP = ("\n\n",)
+
+
 class SessionError(RuntimeError):
     """A request the session cannot serve now (``code``: empty_input, busy, cancelled)."""
 
@@ -197,7 +201,8 @@ class LiveSession:
         self._emit("inference.started", call_id=call_id, start=start,
                    end=start + len(segments), segments=list(segments))
         request = Request(messages, max_tokens=cfg.inference_max_tokens,
-                          temperature=cfg.temperature, session_key=self.session_id)
+                          temperature=cfg.temperature, stop=list(INFERENCE_STOP),
+                          session_key=self.session_id)
         try:
             reply = await stream_call(
                 self.backend, request, record, clock=self.clock,

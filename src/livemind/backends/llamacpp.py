@@ -1,0 +1,352 @@
+"""Embedded llama.cpp backend through the ``xllamacpp`` package.
+
+``xllamacpp.Server`` runs llama.cpp's server (slots, continuous batching, prefix cache)
+inside this process. ``Server.handle_chat_completions(body, callback)`` blocks (with the
+GIL released) until the request is done, calling ``callback(chunk_dict)`` on the calling
+thread for every OpenAI ``chat.completion.chunk``; the callback returning ``True`` stops
+the request and llama.cpp cancels the task and frees the slot.
+
+How this backend uses it:
+
+- each call runs in a worker thread of a private pool (``n_parallel + 2`` threads) and
+  forwards chunks to the event loop with ``loop.call_soon_threadsafe``;
+- every request is sent with ``"return_progress": true``: llama.cpp then emits a progress
+  chunk after each prompt batch (``n_batch`` tokens), so a cancelled consumer is noticed
+  during a long prefill too, not only once tokens are generated;
+- errors come back through the same callback as ``{"error": {...}}`` (e.g. a prompt
+  longer than the slot context: type ``exceed_context_size_error`` with
+  ``n_prompt_tokens`` and ``n_ctx``); malformed requests raise ``ValueError`` from
+  ``handle_chat_completions`` itself. Both become :class:`BackendError`;
+- :meth:`LlamaCppBackend.prewarm` sends the same chat request with ``max_tokens: 0``:
+  llama.cpp templates the messages exactly as for a normal chat call, evaluates the
+  prompt into the slot's KV cache and samples a single token (0 is not possible; it
+  reports ``completion_tokens == 1``);
+- the engine also opens its own OpenAI-compatible HTTP server on 127.0.0.1 (random
+  port), exposed as :attr:`LlamaCppBackend.base_url`.
+
+``session_key`` is not mapped to a slot: llama.cpp already picks the slot whose cached
+prompt shares the longest prefix (``slot_prompt_similarity``) and keeps evicted prompts
+in a host-memory prompt cache. Pass ``Request.extra={"id_slot": n}`` to pin a slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import urllib.request
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ._usage import error_from_json, parse_usage
+from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
+
+__all__ = ["LlamaCppBackend"]
+
+_END = object()  # sentinel: the worker thread has returned
+
+
+def _is_error_chunk(chunk: Any) -> bool:
+    if not isinstance(chunk, dict):
+        return True
+    if "error" in chunk:
+        return True
+    # a bare error object ({"code", "message", "type"}) without any completion fields
+    return "choices" not in chunk and "message" in chunk and ("code" in chunk or "type" in chunk)
+
+
+def _slot_context(root_url: str) -> int | None:
+    """Tokens per slot as the engine sees them (``GET /slots`` on its own HTTP server)."""
+    try:
+        with urllib.request.urlopen(root_url + "/slots", timeout=5) as resp:
+            slots = json.loads(resp.read())
+        n_ctx = slots[0]["n_ctx"]
+    except Exception:
+        return None
+    return n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None
+
+
+class _Call:
+    """One in-flight engine request: the bridge between the worker thread and the loop."""
+
+    __slots__ = ("loop", "queue", "cancelled", "future")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.cancelled = threading.Event()
+        self.future: Future[None] | None = None
+
+    def push(self, item: Any) -> bool:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # event loop closed: nobody is listening any more
+            self.cancelled.set()
+            return False
+        return True
+
+    def on_chunk(self, chunk: Any) -> bool:
+        """Engine callback (worker thread). Returning True cancels the generation."""
+        if self.cancelled.is_set():
+            return True
+        # progress-only chunks exist to give us this chance to cancel; don't forward them
+        if isinstance(chunk, dict) and "prompt_progress" in chunk:
+            choices = chunk.get("choices") or []
+            if not any((c.get("delta") or {}).get("content") for c in choices):
+                return False
+        return not self.push(chunk)
+
+
+class LlamaCppBackend(Backend):
+    """llama.cpp embedded in-process (``xllamacpp``), with ``n_parallel`` slots.
+
+    ``n_ctx`` is the total KV cache, split evenly over the slots. :attr:`context_size`
+    (tokens per slot) is read back from the engine, since llama.cpp pads the size and
+    caps it at the model's training context; :attr:`n_ctx` is the effective total.
+    ``n_threads`` is used for both generation and prompt processing. ``n_batch``
+    (default: llama.cpp's 2048) is the prompt-processing batch; smaller values make
+    cancellation during a long prefill quicker. The engine is quiet unless
+    ``verbose=True`` (llama.cpp's log threshold is process-wide: the last engine created
+    sets it). ``poll`` is the busy-wait level (0-100) of llama.cpp's thread pool;
+    ``None`` keeps llama.cpp's default (50); ``poll=0`` makes idle compute threads sleep
+    instead of spinning, which may help when other processes share the cores.
+    """
+
+    name = "llama.cpp"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        n_ctx: int = 8192,
+        n_parallel: int = 2,
+        n_threads: int = 2,
+        n_batch: int | None = None,
+        name: str | None = None,
+        verbose: bool = False,
+        poll: int | None = None,
+    ) -> None:
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise BackendError("model_missing", f"model file not found: {path}")
+        if n_parallel < 1:
+            raise ValueError("n_parallel must be >= 1")
+        if n_ctx < n_parallel:
+            raise ValueError("n_ctx must be >= n_parallel")
+
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.model_alias = {path.stem}
+        params.n_ctx = n_ctx
+        params.n_parallel = n_parallel
+        params.cpuparams.n_threads = n_threads
+        params.cpuparams_batch.n_threads = n_threads
+        if poll is not None:
+            params.cpuparams.poll = poll
+            params.cpuparams_batch.poll = poll
+        if n_batch is not None:
+            params.n_batch = n_batch
+            params.n_ubatch = min(params.n_ubatch, n_batch)
+        params.cache_prompt = True
+        # 0 = silent, 1 = errors, 2 = + warnings, 3 = + info (llama.cpp's default)
+        params.verbosity = 3 if verbose else 0
+        try:
+            self._server: Any = xllamacpp.Server(params)
+        except Exception as exc:  # xllamacpp only says "Failed to init server"
+            raise BackendError(
+                "server_error", f"llama.cpp could not load the model {path}: {exc}"
+            ) from exc
+
+        if name is not None:
+            self.name = name
+        self.model = path.stem
+        self.model_path = path
+        self.n_parallel = n_parallel
+        root = self._server.listening_address.rstrip("/")
+        self._base_url = root + "/v1"
+        # llama.cpp pads n_ctx and caps it at the model's training context: ask the engine
+        slot_ctx = _slot_context(root) or n_ctx // n_parallel
+        self.context_size = slot_ctx
+        self.n_ctx = slot_ctx * n_parallel  # effective total, may differ from the request
+        self.capabilities = Capabilities(prewarm=True, cached_tokens=True, slots=n_parallel)
+        self._executor = ThreadPoolExecutor(
+            max_workers=n_parallel + 2, thread_name_prefix="livemind-llamacpp"
+        )
+        self._calls: set[_Call] = set()
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def base_url(self) -> str:
+        """The engine's own OpenAI-compatible HTTP server, e.g. ``http://127.0.0.1:PORT/v1``."""
+        return self._base_url
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        return (
+            f"LlamaCppBackend({self.model!r}, n_ctx={self.n_ctx}, n_parallel={self.n_parallel}"
+            f"{', closed' if self._closed else ''})"
+        )
+
+    # ------------------------------------------------------------------ requests
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        messages: Any = request.messages
+        if isinstance(messages, list):  # snapshot: the body is serialised in the worker
+            messages = [dict(m) if isinstance(m, dict) else m for m in messages]
+        body: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "cache_prompt": True,
+        }
+        if request.stop:
+            body["stop"] = list(request.stop)
+        body.update(request.extra)
+        # the transport needs these, whatever extra says
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        body["return_progress"] = True
+        return body
+
+    def _worker(self, body: dict[str, Any], call: _Call) -> None:
+        try:
+            self._server.handle_chat_completions(body, call.on_chunk)
+        except ValueError as exc:  # llama.cpp's invalid_argument: malformed request
+            call.push(BackendError("bad_request", f"llama.cpp rejected the request: {exc}"))
+        except TypeError as exc:  # json.dumps of the body failed
+            call.push(BackendError("bad_request", f"request is not JSON-serialisable: {exc}"))
+        except Exception as exc:
+            call.push(BackendError("server_error", f"llama.cpp error: {exc!r}"))
+        finally:
+            self._forget(call)  # before _END: in_flight is exact once the stream ended
+            call.push(_END)
+
+    def _map_error(self, chunk: Any) -> BackendError:
+        limit = f"per slot (n_ctx={self.n_ctx}, n_parallel={self.n_parallel})"
+        return error_from_json(chunk, overflow_limit=limit, where="llama.cpp")
+
+    async def _run(self, body: dict[str, Any]) -> AsyncIterator[Delta]:
+        if self._closed:
+            raise BackendError("server_error", "llama.cpp backend is closed")
+        call = _Call(asyncio.get_running_loop())
+        with self._lock:
+            self._calls.add(call)
+            try:
+                call.future = self._executor.submit(self._worker, body, call)
+                call.future.add_done_callback(lambda f: self._on_done(f, call))
+            except RuntimeError as exc:  # executor shut down concurrently
+                self._calls.discard(call)
+                raise BackendError("server_error", "llama.cpp backend is closed") from exc
+
+        finish_reason: str | None = None
+        usage: Usage | None = None
+        try:
+            while True:
+                item = await call.queue.get()
+                if item is _END:
+                    if call.cancelled.is_set():  # only close() sets it while we listen
+                        raise BackendError("server_error", "llama.cpp backend was closed")
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if _is_error_chunk(item):
+                    raise self._map_error(item)
+                for choice in item.get("choices") or ():
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        yield Delta(text=text)
+                parsed = parse_usage(item)
+                if parsed is not None:
+                    usage = parsed
+            if usage is None:
+                usage = Usage()
+            usage.finish_reason = finish_reason or usage.finish_reason
+            yield Delta(usage=usage)
+        finally:
+            # stop the engine if we leave early (consumer closed / task cancelled / error)
+            call.cancelled.set()
+
+    def _on_done(self, future: Future[None], call: _Call) -> None:
+        if future.cancelled():  # close() dropped it before a worker picked it up
+            self._forget(call)
+            call.push(BackendError("server_error", "llama.cpp backend was closed"))
+            call.push(_END)
+
+    def _forget(self, call: _Call) -> None:
+        with self._lock:
+            self._calls.discard(call)
+
+    async def stream(self, request: Request) -> AsyncIterator[Delta]:
+        # aclosing: closing this generator must close the inner one *now* (not at GC),
+        # so that the engine is told to stop at its next chunk
+        async with contextlib.aclosing(self._run(self._body(request))) as deltas:
+            async for delta in deltas:
+                yield delta
+
+    async def prewarm(self, request: Request) -> Usage | None:
+        """Evaluate the chat prompt of ``request`` into the cache; generates one token.
+
+        Uses the chat endpoint itself (``max_tokens: 0``) so the prompt is templated
+        exactly as a later :meth:`stream` call on the same messages would be.
+        """
+        body = self._body(request)
+        body["max_tokens"] = 0
+        body.pop("stop", None)
+        usage: Usage | None = None
+        async with contextlib.aclosing(self._run(body)) as deltas:
+            async for delta in deltas:
+                if delta.usage is not None:
+                    usage = delta.usage
+        return usage
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def in_flight(self) -> int:
+        """Engine requests whose worker thread has not returned yet."""
+        with self._lock:
+            return len(self._calls)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel running requests, wait for their threads, free the engine (blocking)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            calls = list(self._calls)
+        for call in calls:
+            call.cancelled.set()
+        for call in calls:
+            if call.future is not None:
+                with contextlib.suppress(Exception):
+                    call.future.result(timeout=timeout)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        # ~Server terminates llama.cpp's loop and joins its threads (HTTP included)
+        server, self._server = self._server, None
+        del server
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        await asyncio.to_thread(self.close)
+
+    def __del__(self) -> None:
+        # never block in GC: stop running requests; the engine itself is freed when the
+        # last reference to it (ours, or a worker thread's) goes away
+        with contextlib.suppress(Exception):
+            for call in list(self._calls):
+                call.cancelled.set()
+            self._executor.shutdown(wait=False, cancel_futures=True)

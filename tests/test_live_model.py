@@ -1,0 +1,120 @@
+"""End to end with the real smollm2-135m model: session, CLI demo, chat, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from livemind.backends.base import BackendError
+from livemind.backends.openai_http import OpenAIBackend
+from livemind.chat import chat_loop
+from livemind.config import SessionConfig
+from livemind.eval.typing import type_and_commit
+from livemind.session import LiveSession
+
+pytestmark = pytest.mark.model
+
+QUESTION = (
+    "Sara has 12 red pens and 8 blue pens. She gives 5 red pens to her brother. "
+    "Then she buys 3 more blue pens. How many pens does Sara have now?"
+)
+CFG = SessionConfig(min_len=10, inference_max_tokens=32, answer_max_tokens=48)
+
+
+async def test_typed_question_gets_inferences_and_a_cached_answer(llama_backend) -> None:
+    session = LiveSession(llama_backend, CFG)
+    events: list = []
+    session.on(events.append)
+    typed = await type_and_commit(session, QUESTION, cpm=240, fast=True)
+    kinds = [e.type for e in events]
+    assert kinds.count("segment.committed") == 4
+    assert "inference.delta" in kinds and "response.output_text.delta" in kinds
+    answer = typed.answer
+    assert answer.text.strip()
+    assert len(answer.calls) >= 1
+    assert all(c.prompt_tokens > 0 and c.wall_s > 0 for c in answer.calls)
+    # ua-spi is append-only: the answer call reuses the cached prefix of the inference calls.
+    assert answer.output.cached_tokens and answer.output.cached_tokens > 0
+    assert answer.output.evaluated_tokens < answer.output.prompt_tokens
+    assert typed.latency_s > 0 and typed.ttft_s is not None
+
+
+async def test_session_through_http_backend(llama_backend) -> None:
+    backend = OpenAIBackend(llama_backend.base_url)
+    try:
+        session = LiveSession(backend, CFG)
+        typed = await type_and_commit(session, QUESTION, cpm=240, fast=True)
+        assert typed.answer.text.strip() and len(typed.answer.calls) >= 1
+        assert typed.answer.output.cached_tokens is not None
+    finally:
+        await backend.aclose()
+
+
+async def test_text_longer_than_context_gives_clear_error_and_recovers(llama_backend) -> None:
+    session = LiveSession(llama_backend, CFG)
+    errors: list = []
+    session.on(lambda e: e.type == "error" and errors.append(e.data))
+    long_text = "The quick brown fox jumps over the lazy dog near the river bank. " * 250
+    session.set_text(long_text)
+    await session.settled()
+    with pytest.raises(BackendError) as info:
+        await session.commit()
+    assert info.value.code == "context_overflow"
+    assert "2048" in info.value.message  # names the limit (tokens per slot)
+    assert errors and errors[0]["code"] == "context_overflow"
+    assert session.text == long_text  # nothing lost
+    session.set_text("What is the capital of France? Answer in one word.")
+    assert (await session.commit()).text.strip()
+
+
+async def test_chat_two_turns(llama_backend) -> None:
+    typed = ["My name is Ada.", "Please remember it.", "", "What is my name?", ""]
+    lines = iter([line + "\n" for line in typed])  # then EOF
+    out = io.StringIO()
+    await chat_loop(llama_backend, None, CFG, read_line=lambda: next(lines, ""), out=out)
+    text = out.getvalue()
+    assert text.count("answer ▸") == 2
+    assert text.count("inference calls while you typed") == 2
+
+
+def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LIVEMIND_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "livemind.cli", *args],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+
+
+def test_cli_demo_json(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    proc = _cli("demo", "--json", "--model", "smollm2-135m", "--fast", "--max-tokens", "96",
+                cache=tmp_path)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    for key in ("question", "answer", "baseline_answer", "latency_s", "ttft_s",
+                "baseline_latency_s", "baseline_ttft_s", "inference_calls", "actions",
+                "model", "output_model"):
+        assert key in result
+    assert result["inference_calls"] == len(result["actions"]) >= 1
+    assert {"segments", "action", "content"} <= set(result["actions"][0])
+    assert result["model"] == result["output_model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert elapsed < 120, f"demo took {elapsed:.0f} s"
+
+
+@pytest.mark.parametrize(
+    ("model", "needle"),
+    [("no-such-model", "smollm2-135m"), ("/nonexistent/model.gguf", "model.gguf")],
+)
+def test_cli_bad_model(tmp_path: Path, model: str, needle: str) -> None:
+    proc = _cli("demo", "--json", "--model", model, "--fast", cache=tmp_path)
+    assert proc.returncode == 2
+    assert "livemind: error:" in proc.stderr and needle in proc.stderr
+    assert "Traceback" not in proc.stderr
