@@ -88,20 +88,34 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LIVEMIND_CACHE_DIR": str(cache)}
     return subprocess.run(
         [sys.executable, "-m", "livemind.cli", *args],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
 
 
 def test_cli_demo_json(tmp_path: Path) -> None:
     start = time.perf_counter()
-    proc = _cli("demo", "--json", "--model", "smollm2-135m", "--fast", "--max-tokens", "96",
-                cache=tmp_path)
+    proc = _cli(
+        "demo", "--json", "--model", "smollm2-135m", "--fast", "--max-tokens", "96", cache=tmp_path
+    )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
-    for key in ("question", "answer", "baseline_answer", "latency_s", "ttft_s",
-                "baseline_latency_s", "baseline_ttft_s", "inference_calls", "actions",
-                "model", "output_model"):
+    for key in (
+        "question",
+        "answer",
+        "baseline_answer",
+        "latency_s",
+        "ttft_s",
+        "baseline_latency_s",
+        "baseline_ttft_s",
+        "inference_calls",
+        "actions",
+        "model",
+        "output_model",
+    ):
         assert key in result
     assert result["inference_calls"] == len(result["actions"]) >= 1
     assert {"segments", "action", "content"} <= set(result["actions"][0])
@@ -118,3 +132,23 @@ def test_cli_bad_model(tmp_path: Path, model: str, needle: str) -> None:
     assert proc.returncode == 2
     assert "livemind: error:" in proc.stderr and needle in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+async def test_edit_cancels_real_inference_call(llama_backend) -> None:
+    import asyncio
+
+    cfg = SessionConfig(min_len=10, inference_max_tokens=200, answer_max_tokens=16)
+    session = LiveSession(llama_backend, cfg)
+    events: list = []
+    session.on(events.append)
+    session.set_text("Write a very long story about a cat named Tom. Then it")
+    for _ in range(200):  # wait until the real call is streaming
+        await asyncio.sleep(0.01)
+        if any(e.type == "inference.delta" for e in events):
+            break
+    session.set_text("Write a very long story about a dog named Rex. Then it")
+    await session.settled()
+    kinds = [e.type for e in events]
+    assert "inference.cancelled" in kinds and "memory.invalidated" in kinds
+    assert session.memory.entries[0].segments[0].startswith("Write a very long story about a dog")
+    assert llama_backend.in_flight == 0

@@ -9,7 +9,7 @@ from livemind.backends.scripted import ScriptedBackend
 from livemind.config import SessionConfig
 from livemind.session import LiveSession, SessionError
 
-TEXT = "Tom has three apples. He buys four more apples. Then he eats one of them. How many are left?"
+TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
 
 
 def is_inference_call(request: Request) -> bool:
@@ -84,9 +84,9 @@ async def test_edit_cancels_in_flight_call_and_drops_memory() -> None:
 
 async def test_edit_after_inference_invalidates_it() -> None:
     session, _, events = make()
-    await type_text(session, "Alice is 30. Bob is 40. Who")
+    await type_text(session, "Alice is 30. Bob is 40. Who is")
     assert len(session.memory.entries) == 2
-    session.set_text("Alice is 31. Bob is 40. Who")
+    session.set_text("Alice is 31. Bob is 40. Who is")
     inv = [e for e in events if e.type == "memory.invalidated"]
     assert inv and inv[-1].data["from_index"] == 0
     await session.settled()
@@ -129,7 +129,7 @@ async def test_backend_failing_mid_inference_keeps_session_usable() -> None:
     session = LiveSession(backend, SessionConfig(min_len=3))
     events: list = []
     session.on(events.append)
-    await type_text(session, "First part. Second part. Third")
+    await type_text(session, "First part. Second part. Third part")
     errors = [e for e in events if e.type == "error"]
     assert errors and errors[0].data["code"] == "unreachable"
     assert (await session.commit()).text == "Answer."
@@ -139,11 +139,11 @@ async def test_output_failure_keeps_text_and_recovers() -> None:
     replies = ["INFERENCE: a", BackendError("server_error", "boom"), "Recovered."]
     backend = ScriptedBackend(replies)
     session = LiveSession(backend, SessionConfig(min_len=3))
-    await type_text(session, "Alpha beta. Gamma")
+    await type_text(session, "Alpha beta. Gamma delta")
     with pytest.raises(BackendError):
         await session.commit()
-    assert session.text == "Alpha beta. Gamma"  # nothing lost
-    session.append(" delta.")
+    assert session.text == "Alpha beta. Gamma delta"  # nothing lost
+    session.append(" epsilon.")
     assert (await session.commit()).text == "Recovered."
 
 
@@ -185,7 +185,7 @@ async def test_cancel_answer() -> None:
 async def test_commit_waits_for_in_flight_call_or_cancels_it() -> None:
     for policy, expect_done in (("wait", True), ("cancel", False)):
         session, backend, events = make(delay=0.03, commit_policy=policy)
-        session.set_text("First sentence here. Second")
+        session.set_text("First sentence here. Second one")
         await asyncio.sleep(0.01)
         answer = await session.commit()
         assert ("inference.done" in types(events)) == expect_done

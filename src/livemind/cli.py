@@ -17,42 +17,75 @@ from livemind.progress import ByteProgress
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--model", default=DEFAULT_MODEL,
-                   help="preset name, path to a .gguf file, or an OpenAI-compatible URL "
-                        f"(default: {DEFAULT_MODEL}; see `livemind models`)")
-    g.add_argument("--output-model", default=None,
-                   help="model for the answer stage (collaborative mode); default: --model")
+    g.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="preset name, path to a .gguf file, or an OpenAI-compatible URL "
+        f"(default: {DEFAULT_MODEL}; see `livemind models`)",
+    )
+    g.add_argument(
+        "--output-model",
+        default=None,
+        help="model for the answer stage (collaborative mode); default: --model",
+    )
     g.add_argument("--ctx", type=int, default=8192, help="engine context size (default 8192)")
-    g.add_argument("--api-key", default=None, help="API key for a URL model "
-                   "(default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)")
+    g.add_argument(
+        "--api-key",
+        default=None,
+        help="API key for a URL model (default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)",
+    )
 
 
 def _add_session_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simultaneous inference")
-    g.add_argument("--format", default=DEFAULT_FORMAT, choices=FORMATS,
-                   help=f"prompt layout (default {DEFAULT_FORMAT})")
-    g.add_argument("--granularity", default="sentence", choices=GRANULARITIES,
-                   help="segment size (default sentence)")
-    g.add_argument("--min-len", type=int, default=10,
-                   help="merge pieces until they have this many characters (default 10)")
-    g.add_argument("--actions", default="v2", choices=("v1", "v2"),
-                   help="v2: inference/wait; v1 adds background/hypothesize (default v2)")
+    g.add_argument(
+        "--format",
+        default=DEFAULT_FORMAT,
+        choices=FORMATS,
+        help=f"prompt layout (default {DEFAULT_FORMAT})",
+    )
+    g.add_argument(
+        "--granularity",
+        default="sentence",
+        choices=GRANULARITIES,
+        help="segment size (default sentence)",
+    )
+    g.add_argument(
+        "--min-len",
+        type=int,
+        default=10,
+        help="merge pieces until they have this many characters (default 10)",
+    )
+    g.add_argument(
+        "--actions",
+        default="v2",
+        choices=("v1", "v2"),
+        help="v2: inference/wait; v1 adds background/hypothesize (default v2)",
+    )
     g.add_argument("--max-tokens", type=int, default=512, help="answer token limit")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="livemind", description="An LLM that thinks while you are still typing.")
+        prog="livemind", description="An LLM that thinks while you are still typing."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="type a question at human speed; compare with the baseline")
     _add_model_options(demo)
     _add_session_options(demo)
     demo.add_argument("--question", default=None, help="your own question text")
-    demo.add_argument("--cpm", type=float, default=240.0,
-                      help="typing speed in characters per minute (default 240)")
-    demo.add_argument("--fast", action="store_true",
-                      help="do not wait for the typing in real time (virtual clock)")
+    demo.add_argument(
+        "--cpm",
+        type=float,
+        default=240.0,
+        help="typing speed in characters per minute (default 240)",
+    )
+    demo.add_argument(
+        "--fast",
+        action="store_true",
+        help="do not wait for the typing in real time (virtual clock)",
+    )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
 
     chat = sub.add_parser("chat", help="interactive multi-turn chat in the terminal")
@@ -68,16 +101,20 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     progress = None if quiet else ByteProgress("preparing model")
     backend = open_backend(args.model, n_ctx=args.ctx, api_key=args.api_key, progress=progress)
     if args.output_model and args.output_model != args.model:
-        out = open_backend(args.output_model, n_ctx=args.ctx, api_key=args.api_key,
-                           progress=progress)
+        out = open_backend(
+            args.output_model, n_ctx=args.ctx, api_key=args.api_key, progress=progress
+        )
         return backend, out
     return backend, None
 
 
 def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> SessionConfig:
     return SessionConfig(
-        format=args.format, granularity=args.granularity, min_len=args.min_len,
-        action_set=args.actions, answer_max_tokens=args.max_tokens,
+        format=args.format,
+        granularity=args.granularity,
+        min_len=args.min_len,
+        action_set=args.actions,
+        answer_max_tokens=args.max_tokens,
         answer_instruction=answer_instruction,
     ).validated()
 
@@ -101,11 +138,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend, out = _open(args)
         try:
             if args.command == "demo":
-                from livemind.demo import DEMO_ANSWER_INSTRUCTION, DEMO_QUESTION, DemoOptions, run_demo
+                from livemind.demo import (
+                    DEMO_ANSWER_INSTRUCTION,
+                    DEMO_QUESTION,
+                    DemoOptions,
+                    run_demo,
+                )
 
                 opts = DemoOptions(
-                    question=args.question or DEMO_QUESTION, cpm=args.cpm, fast=args.fast,
-                    as_json=args.json, config=_session_config(args, DEMO_ANSWER_INSTRUCTION),
+                    question=args.question or DEMO_QUESTION,
+                    cpm=args.cpm,
+                    fast=args.fast,
+                    as_json=args.json,
+                    config=_session_config(args, DEMO_ANSWER_INSTRUCTION),
                 )
                 asyncio.run(run_demo(backend, out, opts))
             else:

@@ -13,7 +13,13 @@ from typing import TextIO
 from livemind.events import Event
 
 _DIM, _BOLD, _CYAN, _GREEN, _YELLOW, _RED, _RESET = (
-    "\033[2m", "\033[1m", "\033[36m", "\033[32m", "\033[33m", "\033[31m", "\033[0m",
+    "\033[2m",
+    "\033[1m",
+    "\033[36m",
+    "\033[32m",
+    "\033[33m",
+    "\033[31m",
+    "\033[0m",
 )
 
 

@@ -21,7 +21,9 @@ DEMO_QUESTION = (
     "Hay costs 4 dollars per kilogram. "
     "How many dollars does the farmer spend on hay per day?"
 )
-DEMO_ANSWER_INSTRUCTION = "Be brief. Finish with the sentence 'The answer is' followed by the number."
+DEMO_ANSWER_INSTRUCTION = (
+    "Be brief. Finish with the sentence 'The answer is' followed by the number."
+)
 
 
 @dataclass(slots=True)
@@ -42,14 +44,19 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
         clock = "virtual clock, no real waiting" if opts.fast else "real time"
         view.note(f"LiveMind: typing the question at {opts.cpm:g} characters/minute ({clock})")
     typed = await type_and_commit(
-        live, opts.question, cpm=opts.cpm, fast=opts.fast,
+        live,
+        opts.question,
+        cpm=opts.cpm,
+        fast=opts.fast,
         on_text=None if view is None else view.status,
     )
     await live.aclose()
 
     base_cfg = SessionConfig(
-        mode="baseline", answer_instruction=opts.config.answer_instruction,
-        answer_max_tokens=opts.config.answer_max_tokens, temperature=opts.config.temperature,
+        mode="baseline",
+        answer_instruction=opts.config.answer_instruction,
+        answer_max_tokens=opts.config.answer_max_tokens,
+        temperature=opts.config.temperature,
     )
     final_backend = output_backend or backend
     baseline = LiveSession(final_backend, base_cfg)
@@ -103,8 +110,11 @@ def _print_comparison(r: dict[str, Any]) -> None:
         ("", "LiveMind", "baseline"),
         ("end of input → first token", fmt(r["ttft_s"]), fmt(r["baseline_ttft_s"])),
         ("end of input → full answer", fmt(r["latency_s"]), fmt(r["baseline_latency_s"])),
-        ("answer tokens", str(r["answer_usage"]["completion_tokens"]),
-         str(r["baseline_usage"]["completion_tokens"])),
+        (
+            "answer tokens",
+            str(r["answer_usage"]["completion_tokens"]),
+            str(r["baseline_usage"]["completion_tokens"]),
+        ),
     ]
     print()
     for label, a, b in rows:
@@ -112,10 +122,12 @@ def _print_comparison(r: dict[str, Any]) -> None:
     if r["baseline_latency_s"] > 0:
         cut = 100 * (1 - r["latency_s"] / r["baseline_latency_s"])
         word = "lower" if cut >= 0 else "higher"
-        print(f"\n  latency to the full answer: {abs(cut):.0f}% {word} than the baseline "
-              f"({r['inference_calls']} inference calls while typing; model {r['model']}"
-              + (f", answers by {r['output_model']}" if r["output_model"] != r["model"] else "")
-              + ")")
+        print(
+            f"\n  latency to the full answer: {abs(cut):.0f}% {word} than the baseline "
+            f"({r['inference_calls']} inference calls while typing; model {r['model']}"
+            + (f", answers by {r['output_model']}" if r["output_model"] != r["model"] else "")
+            + ")"
+        )
 
 
 def demo_main(backend: Backend, output_backend: Backend | None, opts: DemoOptions) -> int:

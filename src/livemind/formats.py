@@ -57,7 +57,9 @@ def inference_instruction(actions: Sequence[ActionKind]) -> str:
 
 def output_instruction(answer_instruction: str = "") -> str:
     """The output-stage instruction: the input is complete, answer it."""
-    text = "[The user has finished typing.] Answer the question now, using your notes where they help."
+    text = (
+        "[The user has finished typing.] Answer the question now, using your notes where they help."
+    )
     return f"{text} {answer_instruction}".strip()
 
 

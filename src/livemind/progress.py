@@ -30,7 +30,9 @@ class ByteProgress:
         rate = mb / max(now - self._t0, 1e-9)
         if self.out.isatty():
             bar = "#" * int(frac * 30)
-            self.out.write(f"\r{self.label} [{bar:<30}] {mb:7.0f}/{total_mb:.0f} MB {rate:5.0f} MB/s")
+            self.out.write(
+                f"\r{self.label} [{bar:<30}] {mb:7.0f}/{total_mb:.0f} MB {rate:5.0f} MB/s"
+            )
             if finished:
                 self.out.write("\n")
         elif finished:

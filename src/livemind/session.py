@@ -32,7 +32,6 @@ from livemind.formats import PromptView, baseline_messages, inference_messages, 
 from livemind.memory import InferenceMemory
 from livemind.segment import Segmenter
 
-
 # An action is one short paragraph; whatever a model rambles after a blank line is dropped.
 INFERENCE_STOP = ("\n\n",)
 
@@ -146,10 +145,17 @@ class LiveSession:
             stable = self._stable_texts()
             dropped = self.memory.sync(stable)
             self._failed_upto = min(self._failed_upto, len(stable))
-            first = update.invalidated_from if dropped is None else min(dropped, update.invalidated_from)
+            first = (
+                update.invalidated_from
+                if dropped is None
+                else min(dropped, update.invalidated_from)
+            )
             self._emit("memory.invalidated", from_index=first)
             call = self._call
-            if call and tuple(stable[call.start : call.start + len(call.segments)]) != call.segments:
+            if (
+                call
+                and tuple(stable[call.start : call.start + len(call.segments)]) != call.segments
+            ):
                 call.task.cancel()
         for seg in update.added:
             self._emit("segment.committed", index=seg.index, text=seg.text)
@@ -198,14 +204,26 @@ class LiveSession:
         messages = inference_messages(cfg.format, view, allowed, self.history)
         record = CallRecord("inference", self.backend.model)
         self.calls.append(record)
-        self._emit("inference.started", call_id=call_id, start=start,
-                   end=start + len(segments), segments=list(segments))
-        request = Request(messages, max_tokens=cfg.inference_max_tokens,
-                          temperature=cfg.temperature, stop=list(INFERENCE_STOP),
-                          session_key=self.session_id)
+        self._emit(
+            "inference.started",
+            call_id=call_id,
+            start=start,
+            end=start + len(segments),
+            segments=list(segments),
+        )
+        request = Request(
+            messages,
+            max_tokens=cfg.inference_max_tokens,
+            temperature=cfg.temperature,
+            stop=list(INFERENCE_STOP),
+            session_key=self.session_id,
+        )
         try:
             reply = await stream_call(
-                self.backend, request, record, clock=self.clock,
+                self.backend,
+                request,
+                record,
+                clock=self.clock,
                 on_delta=lambda d: self._emit("inference.delta", call_id=call_id, delta=d),
             )
         except BackendError as err:
@@ -245,13 +263,22 @@ class LiveSession:
             self._restore_after_failed_commit(prompt)
             raise
         answer = Answer(
-            text=text, mode=self.config.mode, latency_s=self.clock() - t0,
+            text=text,
+            mode=self.config.mode,
+            latency_s=self.clock() - t0,
             ttft_s=None if record.ttft_s is None else before_answer + record.ttft_s,
-            wait_s=wait_s, output=record, calls=list(self.calls), actions=list(self.trace),
+            wait_s=wait_s,
+            output=record,
+            calls=list(self.calls),
+            actions=list(self.trace),
         )
-        self._emit("response.done", text=text, timings={
-            "latency_s": answer.latency_s, "ttft_s": answer.ttft_s, "wait_s": wait_s},
-            usage=record.to_dict(), calls=len(self.calls))
+        self._emit(
+            "response.done",
+            text=text,
+            timings={"latency_s": answer.latency_s, "ttft_s": answer.ttft_s, "wait_s": wait_s},
+            usage=record.to_dict(),
+            calls=len(self.calls),
+        )
         self._end_turn(prompt, text)
         return answer
 
@@ -271,14 +298,25 @@ class LiveSession:
             entries = self.memory.entries if cfg.mode == "livemind" else []
             view = PromptView.build(entries, self._stable_texts())
             messages = output_messages(cfg.format, view, cfg.answer_instruction, self.history)
-        record = CallRecord(cfg.mode if cfg.mode == "baseline" else "output", self.output_backend.model)
+        record = CallRecord(
+            cfg.mode if cfg.mode == "baseline" else "output", self.output_backend.model
+        )
         self._emit("response.created", mode=cfg.mode)
-        request = Request(messages, max_tokens=cfg.answer_max_tokens,
-                          temperature=cfg.temperature, session_key=self.session_id)
-        self._answer_task = asyncio.get_running_loop().create_task(stream_call(
-            self.output_backend, request, record, clock=self.clock,
-            on_delta=lambda d: self._emit("response.output_text.delta", delta=d),
-        ))
+        request = Request(
+            messages,
+            max_tokens=cfg.answer_max_tokens,
+            temperature=cfg.temperature,
+            session_key=self.session_id,
+        )
+        self._answer_task = asyncio.get_running_loop().create_task(
+            stream_call(
+                self.output_backend,
+                request,
+                record,
+                clock=self.clock,
+                on_delta=lambda d: self._emit("response.output_text.delta", delta=d),
+            )
+        )
         try:
             return await self._answer_task, record
         except asyncio.CancelledError:
@@ -301,8 +339,10 @@ class LiveSession:
         self._kick()
 
     def _end_turn(self, prompt: str, answer: str) -> None:
-        self.history += [{"role": "user", "content": prompt.strip()},
-                         {"role": "assistant", "content": answer.strip()}]
+        self.history += [
+            {"role": "user", "content": prompt.strip()},
+            {"role": "assistant", "content": answer.strip()},
+        ]
         keep = 2 * self.config.max_history_turns
         self.history = self.history[-keep:] if keep else []
         self._reset_turn()

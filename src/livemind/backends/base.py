@@ -112,5 +112,5 @@ class Backend(ABC):
                 usage = delta.usage
         return "".join(parts), usage
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release engine resources. Safe to call twice."""
