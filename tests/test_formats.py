@@ -6,6 +6,7 @@ from livemind.formats import (
     SYSTEM_PROMPT,
     PromptView,
     baseline_messages,
+    inference_instruction,
     inference_messages,
     output_messages,
 )
@@ -51,7 +52,7 @@ def test_every_format_has_all_text_notes_and_instruction_last(fmt: str) -> None:
     for text in ("Tom has 3 apples.", "He buys 4 more.", "How many", "3 + 4 - 1 = 6."):
         assert text in body
     assert msgs[-1]["role"] == "user"
-    assert msgs[-1]["content"].rstrip().endswith("Reply with that one line only.")
+    assert msgs[-1]["content"].endswith(inference_instruction(actions))
     out = output_messages(fmt, view(), "End with 'The answer is N'.")
     assert out[0] == msgs[0]  # one stable system prompt for both stages
     assert out[-1]["content"].endswith("End with 'The answer is N'.")
@@ -74,6 +75,8 @@ def test_v1_instruction_lists_all_actions() -> None:
     msg = inference_messages("u-pi", view(), ACTION_SETS["v1"])[-1]["content"]
     for word in ("INFERENCE", "WAIT", "BACKGROUND", "HYPOTHESIZE"):
         assert word in msg
+    v2 = inference_messages("u-pi", view(), ACTION_SETS["v2"])[-1]["content"]
+    assert "BACKGROUND" not in v2 and "HYPOTHESIZE" not in v2
 
 
 def test_history_goes_between_system_and_turn() -> None:

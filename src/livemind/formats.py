@@ -33,32 +33,30 @@ SYSTEM_PROMPT = (
 )
 BASELINE_SYSTEM_PROMPT = "You are a helpful assistant."
 
-_ACTION_LINES: dict[ActionKind, str] = {
-    ActionKind.INFERENCE: "INFERENCE: <one or two short sentences> — a fact, an intermediate "
-    "step or a partial result that will help once the question is complete",
-    ActionKind.WAIT: "WAIT — the new text gives you nothing to work on yet",
-    ActionKind.BACKGROUND: "BACKGROUND: <a short note> — context or knowledge the question "
-    "relies on",
-    ActionKind.HYPOTHESIZE: "HYPOTHESIZE: <the likely full question and its answer> — a guess "
-    "at where the text is going",
+_OPTIONAL_ACTIONS: dict[ActionKind, str] = {
+    ActionKind.BACKGROUND: "BACKGROUND: <knowledge or context the question relies on>",
+    ActionKind.HYPOTHESIZE: "HYPOTHESIZE: <the likely full question and its answer>",
 }
 
 
 def inference_instruction(actions: Sequence[ActionKind]) -> str:
-    """The inference-stage instruction for an action set."""
-    options = "\n".join(f"- {_ACTION_LINES[a]}" for a in actions)
+    """The inference-stage instruction for an action set (``inference`` and ``wait``
+    are always offered; ``background`` and ``hypothesize`` when the set has them)."""
+    extra = [line for kind, line in _OPTIONAL_ACTIONS.items() if kind in actions]
+    alternatives = f" You may instead reply {' or '.join(extra)}." if extra else ""
     return (
-        "[The user is still typing; the text so far is incomplete.]\n"
-        "Look at the newest text and reply with exactly one of:\n"
-        f"{options}\n"
-        "Do not answer the whole question yet. Reply with that one line only."
+        "[Partial input: the user is still typing.]\n"
+        "From the newest text, compute an intermediate result or state a fact you will need "
+        "for the answer, in one line starting with INFERENCE:. Do not repeat earlier notes."
+        f"{alternatives} Reply WAIT only if the newest text is too fragmentary to use."
     )
 
 
 def output_instruction(answer_instruction: str = "") -> str:
     """The output-stage instruction: the input is complete, answer it."""
     text = (
-        "[The user has finished typing.] Answer the question now, using your notes where they help."
+        "[The user has finished typing.] Answer the question. Reuse the results in your "
+        "notes, work out any missing step briefly, then give the final answer."
     )
     return f"{text} {answer_instruction}".strip()
 
