@@ -195,3 +195,39 @@ async def test_commit_waits_for_in_flight_call_or_cancels_it() -> None:
 def test_bad_config() -> None:
     with pytest.raises(ValueError, match="granularity"):
         SessionConfig(granularity="para").validated()
+
+
+async def test_unreachable_http_backend_gives_error_events_and_keeps_text() -> None:
+    import socket
+
+    from livemind.backends.openai_http import OpenAIBackend
+
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = OpenAIBackend(f"http://127.0.0.1:{port}/v1", model="m", timeout=5)
+    session = LiveSession(backend, SessionConfig(min_len=3))
+    errors: list = []
+    session.on(lambda e: e.type == "error" and errors.append(e.data))
+    await type_text(session, "First part here. Second part")
+    assert errors and errors[0]["code"] == "unreachable" and str(port) in errors[0]["message"]
+    with pytest.raises(BackendError) as info:
+        await session.commit()
+    assert info.value.code == "unreachable"
+    assert session.text == "First part here. Second part"
+    await backend.aclose()
+
+
+async def test_edit_before_in_flight_call_cancels_it() -> None:
+    """An edit to earlier text invalidates the notes the running call was shown."""
+    session, backend, events = make(delay=0.05)
+    await type_text(session, "Alice is thirty. Bob is forty. Carl is")
+    session.set_text("Alice is thirty. Bob is forty. Carl is fifty. Dan is")
+    await asyncio.sleep(0.01)  # a call over the third sentence is running
+    session.set_text("Alice is twenty. Bob is forty. Carl is fifty. Dan is")
+    await session.settled()
+    assert "inference.cancelled" in types(events)
+    entries = session.memory.entries
+    assert entries[0].segments[0] == "Alice is twenty."
+    assert [e.start for e in entries] == [0] + [e.end for e in entries[:-1]]  # contiguous
+    assert entries[-1].end == 3

@@ -26,13 +26,16 @@ _DIM, _BOLD, _CYAN, _GREEN, _YELLOW, _RED, _RESET = (
 class ConsoleView:
     """Prints a session's events. Call it as a listener: ``session.on(view)``."""
 
-    def __init__(self, out: TextIO = sys.stdout, *, color: bool | None = None) -> None:
+    def __init__(
+        self, out: TextIO = sys.stdout, *, color: bool | None = None, segments: bool = True
+    ) -> None:
         self.out = out
         self.tty = out.isatty()
         self.color = self.tty if color is None else color
         self.t0 = time.perf_counter()
         self._status = ""
         self._streaming = False
+        self.show_segments = segments
 
     def _c(self, code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if self.color else text
@@ -78,15 +81,17 @@ class ConsoleView:
 
     def __call__(self, event: Event) -> None:
         d = event.data
-        if event.type == "segment.committed":
+        if event.type == "segment.committed" and self.show_segments:
             self._line(f"{self._c(_CYAN, 'segment')} #{d['index']}: {d['text'].strip()}")
         elif event.type == "inference.delta":
             self._stream(self._c(_YELLOW, "thinking ▸ "), d["delta"])
         elif event.type == "inference.done":
-            self._end_stream()
-            what = d["action"].upper()
-            shown = f"{what}: {d['content']}" if d["content"] else what
-            self._line(f"{self._c(_YELLOW, 'action')}  {shown}")
+            kept = "kept as " + d["action"] if d["content"] else "nothing kept (wait)"
+            if self._streaming:  # the reply is on screen already: just say what became of it
+                self.out.write("  " + self._c(_DIM, f"→ {kept}"))
+                self._end_stream()
+            else:
+                self._line(f"{self._c(_YELLOW, 'action')} {d['action'].upper()}")
         elif event.type == "inference.cancelled":
             self._line(self._c(_DIM, "inference call cancelled (its text was edited)"))
         elif event.type == "memory.invalidated":

@@ -61,6 +61,7 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
     final_backend = output_backend or backend
     baseline = LiveSession(final_backend, base_cfg)
     if view is not None:
+        view.show_segments = False  # the baseline sees the complete text at once
         baseline.on(view)
         view.note("Baseline: the complete question at once, step-by-step answer")
     base = await type_and_commit(baseline, opts.question, cpm=opts.cpm, fast=True)

@@ -152,11 +152,8 @@ class LiveSession:
             )
             self._emit("memory.invalidated", from_index=first)
             call = self._call
-            if (
-                call
-                and tuple(stable[call.start : call.start + len(call.segments)]) != call.segments
-            ):
-                call.task.cancel()
+            if call and first < call.start + len(call.segments):
+                call.task.cancel()  # it read text (or notes) that no longer stand
         for seg in update.added:
             self._emit("segment.committed", index=seg.index, text=seg.text)
         self._kick()
@@ -232,6 +229,8 @@ class LiveSession:
             return
         action = parse_action(reply, allowed)
         record.action = action.kind.value
+        if tuple(self._stable_texts()[start : start + len(segments)]) != segments:
+            return  # defensive: the text changed under the call; its result is stale
         self.memory.add(start, segments, action)
         trace = {"segments": list(segments), "action": action.kind.value, "content": action.content}
         self.trace.append(trace)
