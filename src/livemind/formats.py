@@ -56,7 +56,8 @@ def output_instruction(answer_instruction: str = "") -> str:
     """The output-stage instruction: the input is complete, answer it."""
     text = (
         "[The user has finished typing.] Answer the question. Reuse the results in your "
-        "notes, work out any missing step briefly, then give the final answer."
+        "notes, work out any missing step briefly, then give the final answer "
+        "(plain text, no INFERENCE label)."
     )
     return f"{text} {answer_instruction}".strip()
 
