@@ -28,7 +28,18 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="model for the answer stage (collaborative mode); default: --model",
     )
-    g.add_argument("--ctx", type=int, default=8192, help="engine context size (default 8192)")
+    g.add_argument(
+        "--ctx",
+        type=int,
+        default=8192,
+        help="embedded engine: total context in tokens, split over the slots (default 8192)",
+    )
+    g.add_argument(
+        "--parallel",
+        type=int,
+        default=2,
+        help="embedded engine: parallel sequences (slots) (default 2)",
+    )
     g.add_argument(
         "--api-key",
         default=None,
@@ -99,11 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     quiet = getattr(args, "json", False)
     progress = None if quiet else ByteProgress("preparing model")
-    backend = open_backend(args.model, n_ctx=args.ctx, api_key=args.api_key, progress=progress)
+    engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
+    backend = open_backend(args.model, progress=progress, **engine)
     if args.output_model and args.output_model != args.model:
-        out = open_backend(
-            args.output_model, n_ctx=args.ctx, api_key=args.api_key, progress=progress
-        )
+        out = open_backend(args.output_model, progress=progress, **engine)
         return backend, out
     return backend, None
 
