@@ -276,3 +276,19 @@ async def test_aclose_frees_engine(smollm2_path: Path) -> None:
     assert len(os.listdir("/proc/self/task")) <= before + 2
     with pytest.raises(BackendError):
         await backend.complete(Request(user("hi"), max_tokens=2))
+
+
+async def test_reset_cache_makes_the_next_call_cold(smollm2_path) -> None:
+    from livemind.backends.llamacpp import LlamaCppBackend
+
+    backend = LlamaCppBackend(smollm2_path, n_ctx=2048, n_parallel=2, host_cache_mib=0)
+    try:
+        msgs = [{"role": "user", "content": "Tell me about the Roman empire, please. " * 5}]
+        await backend.complete(Request(msgs, max_tokens=2))
+        _, warm = await backend.complete(Request(msgs, max_tokens=2))
+        assert warm.cached_tokens and warm.cached_tokens > 50
+        await backend.reset_cache()
+        _, cold = await backend.complete(Request(msgs, max_tokens=2))
+        assert cold.cached_tokens == 0 and cold.evaluated_tokens == cold.prompt_tokens
+    finally:
+        await backend.aclose()

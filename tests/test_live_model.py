@@ -152,3 +152,18 @@ async def test_edit_cancels_real_inference_call(llama_backend) -> None:
     assert "inference.cancelled" in kinds and "memory.invalidated" in kinds
     assert session.memory.entries[0].segments[0].startswith("Write a very long story about a dog")
     assert llama_backend.in_flight == 0
+
+
+async def test_baseline_prewarm_caches_the_typed_prompt(llama_backend) -> None:
+    question = (
+        "A baker makes 40 rolls in the morning and 25 in the afternoon. "
+        "He sells 52 of them before closing time. How many rolls are left over?"
+    )
+    cfg = SessionConfig(mode="baseline", prewarm=True, answer_max_tokens=8)
+    typed = await type_and_commit(LiveSession(llama_backend, cfg), question, fast=True)
+    out = typed.answer.output
+    assert typed.answer.prewarms and typed.answer.calls == []
+    assert all(p.prompt_tokens > 0 for p in typed.answer.prewarms)
+    # Everything up to the last sentence was prefilled while it was typed.
+    assert out.cached_tokens is not None and out.cached_tokens >= 0.5 * out.prompt_tokens
+    assert typed.answer.busy_s > out.wall_s

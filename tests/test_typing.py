@@ -57,3 +57,43 @@ async def test_bad_speed() -> None:
     session = LiveSession(scripted(0.0))
     with pytest.raises(ValueError, match="cpm"):
         await type_and_commit(session, TEXT, cpm=0)
+
+
+def test_plan_is_seeded_and_ends_with_the_text() -> None:
+    from livemind.eval.typing import Typist
+
+    text = "The quick brown fox jumps over the lazy dog. It was not amused at all."
+    plain = Typist(cpm=600).plan(text)
+    assert [t for _, t in plain] == [text[: i + 1] for i in range(len(text))]
+    assert plain[-1][0] == pytest.approx(len(text) * 0.1)
+    jittery = Typist(cpm=600, jitter=0.3, pause_rate=0.5, pause_s=2.0, seed=1).plan(text)
+    assert jittery == Typist(cpm=600, jitter=0.3, pause_rate=0.5, pause_s=2.0, seed=1).plan(text)
+    assert jittery != Typist(cpm=600, jitter=0.3, pause_rate=0.5, pause_s=2.0, seed=2).plan(text)
+    assert jittery[-1][0] > plain[-1][0]  # pauses make it longer
+    times = [t for t, _ in jittery]
+    assert times == sorted(times)
+
+
+def test_typo_is_made_then_fixed_with_backspaces() -> None:
+    from livemind.eval.typing import Typist
+
+    text = "Alice bought seven apples and ate two of them."
+    keys = Typist(typo=True, seed=3).plan(text)
+    texts = [t for _, t in keys]
+    assert texts[-1] == text
+    assert any(not text.startswith(t) for t in texts)  # a wrong key was on screen
+    shrinks = sum(1 for a, b in zip(texts, texts[1:], strict=False) if len(b) < len(a))
+    assert 3 <= shrinks <= 6  # backspaced over the typo and the keys after it
+    assert len(keys) == len(text) + 2 * shrinks
+
+
+async def test_typo_while_typing_never_reaches_the_answer_prompt() -> None:
+    from livemind.eval.typing import Typist
+
+    for seed in range(5):
+        backend = scripted(0.0)
+        session = LiveSession(backend, SessionConfig(min_len=3))
+        await type_and_commit(session, TEXT, typist=Typist(typo=True, seed=seed), fast=True)
+        final = backend.requests[-1].messages
+        user_text = " ".join(m["content"].split("\n\n")[0] for m in final if m["role"] == "user")
+        assert " ".join(user_text.split()) == TEXT  # the corrected text, nothing else

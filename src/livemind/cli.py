@@ -104,6 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_options(chat)
 
     sub.add_parser("models", help="list model presets and what is installed")
+
+    from livemind.eval.bench_cli import add_bench_arguments
+    from livemind.eval.report import add_report_arguments
+
+    bench = sub.add_parser("bench", help="evaluate configurations on a dataset (JSONL records)")
+    g = bench.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="model of the inference stage (and of the answer stage unless a "
+        "config names one with @MODEL)",
+    )
+    g.add_argument("--ctx", type=int, default=8192, help="embedded engine context (default 8192)")
+    g.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="embedded engine slots (default 1: one question at a time)",
+    )
+    add_bench_arguments(bench)
+
+    report = sub.add_parser("report", help="tables and plots from bench records")
+    add_report_arguments(report)
     return parser
 
 
@@ -143,6 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(format_model_table(list_models()))
             return 0
+        if args.command == "report":
+            from livemind.eval.report import run_report
+
+            return run_report(args)
+        if args.command == "bench":
+            from livemind.eval.bench_cli import run_bench_command
+
+            return run_bench_command(args, {"n_ctx": args.ctx, "n_parallel": args.parallel})
         if getattr(args, "min_len", 1) < 1:
             raise ValueError("--min-len must be at least 1")
         backend, out = _open(args)

@@ -20,6 +20,8 @@ class SessionConfig:
     at once with a step-by-step answer) or ``output-only`` (LiveMind's output prompt on
     the complete input, no inference stage). ``commit_policy``: on Enter, ``wait`` for an
     in-flight inference call to finish (the paper's behaviour) or ``cancel`` it.
+    ``prewarm``: in ``baseline``/``output-only`` mode, prefill the answer prompt of the
+    stable text while it is typed (when the backend can), so Enter finds it cached.
     """
 
     mode: str = "livemind"
@@ -33,6 +35,7 @@ class SessionConfig:
     temperature: float = 0.0
     commit_policy: str = "wait"
     max_history_turns: int = 8
+    prewarm: bool = False
 
     def validated(self) -> SessionConfig:
         """Return self, or raise ValueError naming the bad setting and the valid values."""

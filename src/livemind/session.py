@@ -56,6 +56,12 @@ class Answer:
     output: CallRecord
     calls: list[CallRecord] = field(default_factory=list)  # this turn's inference calls
     actions: list[dict[str, Any]] = field(default_factory=list)
+    prewarms: list[CallRecord] = field(default_factory=list)  # prefill-only calls
+
+    @property
+    def busy_s(self) -> float:
+        """Total model time this turn spent: inference, prewarm and answer calls."""
+        return sum(c.wall_s for c in (*self.calls, *self.prewarms, self.output))
 
 
 @dataclass(slots=True)
@@ -110,6 +116,8 @@ class LiveSession:
         self.segmenter = Segmenter(cfg.granularity, cfg.min_len)
         self.memory = InferenceMemory()
         self.calls: list[CallRecord] = []
+        self.prewarms: list[CallRecord] = []
+        self._prewarmed_upto = 0
         self.trace: list[dict[str, Any]] = []
         self._failed_upto = 0
         self._call: _Call | None = None
@@ -145,6 +153,7 @@ class LiveSession:
             stable = self._stable_texts()
             dropped = self.memory.sync(stable)
             self._failed_upto = min(self._failed_upto, len(stable))
+            self._prewarmed_upto = min(self._prewarmed_upto, len(stable))
             first = (
                 update.invalidated_from
                 if dropped is None
@@ -166,9 +175,14 @@ class LiveSession:
             self._wake.set()
 
     def _has_work(self) -> bool:
-        if self.config.mode != "livemind" or self._committing:
+        if self._committing:
             return False
-        done = max(self.memory.seen_upto, self._failed_upto)
+        if self.config.mode == "livemind":
+            done = max(self.memory.seen_upto, self._failed_upto)
+        elif self.config.prewarm and self.output_backend.capabilities.prewarm:
+            done = max(self._prewarmed_upto, self._failed_upto)
+        else:
+            return False
         return len(self.segmenter.segments) > done
 
     # ----- inference stage ------------------------------------------------------------
@@ -181,12 +195,15 @@ class LiveSession:
             await self._wake.wait()
             self._wake.clear()
             while self._has_work():
-                start = self.memory.pending_from
-                segments = tuple(self._stable_texts()[start:])
                 self._next_call_id += 1
-                task = asyncio.get_running_loop().create_task(
-                    self._inference_call(self._next_call_id, start, segments)
-                )
+                if self.config.mode == "livemind":
+                    start = self.memory.pending_from
+                    segments = tuple(self._stable_texts()[start:])
+                    job = self._inference_call(self._next_call_id, start, segments)
+                else:
+                    start, segments = 0, tuple(self._stable_texts())
+                    job = self._prewarm_call(segments)
+                task = asyncio.get_running_loop().create_task(job)
                 self._call = _Call(self._next_call_id, start, segments, task)
                 await asyncio.wait({task})
                 self._call = None
@@ -236,6 +253,28 @@ class LiveSession:
         self.trace.append(trace)
         self._emit("inference.done", call_id=call_id, **trace, record=record.to_dict())
 
+    async def _prewarm_call(self, segments: tuple[str, ...]) -> None:
+        """Prefill the answer prompt of the text so far (modes without inference calls)."""
+        messages = self._answer_messages("".join(segments))
+        record = CallRecord("prewarm", self.output_backend.model)
+        self.prewarms.append(record)
+        request = Request(messages, max_tokens=1, session_key=self.session_id)
+        start = self.clock()
+        try:
+            usage = await self.output_backend.prewarm(request)
+        except BackendError as err:
+            self._failed_upto = len(segments)
+            self._emit("error", code=err.code, message=err.message, stage="prewarm")
+            return
+        except asyncio.CancelledError:
+            record.cancelled = True
+            raise
+        finally:
+            record.wall_s = self.clock() - start
+        if usage is not None:
+            record.add_usage(usage)
+        self._prewarmed_upto = len(segments)
+
     async def settled(self) -> None:
         """Wait until no inference call is in flight or due."""
         await self._idle.wait()
@@ -270,6 +309,7 @@ class LiveSession:
             output=record,
             calls=list(self.calls),
             actions=list(self.trace),
+            prewarms=list(self.prewarms),
         )
         self._emit(
             "response.done",
@@ -289,14 +329,20 @@ class LiveSession:
             call.task.cancel()
         await asyncio.wait({call.task})
 
-    async def _answer(self, prompt: str) -> tuple[str, CallRecord]:
+    def _answer_messages(self, prompt: str) -> list[Message]:
+        """The output-stage (or baseline) messages for ``prompt`` in the current mode."""
         cfg = self.config
         if cfg.mode == "baseline":
-            messages = baseline_messages(prompt, cfg.answer_instruction, self.history)
+            return baseline_messages(prompt, cfg.answer_instruction, self.history)
+        if cfg.mode == "livemind":
+            view = PromptView.build(self.memory.entries, self._stable_texts())
         else:
-            entries = self.memory.entries if cfg.mode == "livemind" else []
-            view = PromptView.build(entries, self._stable_texts())
-            messages = output_messages(cfg.format, view, cfg.answer_instruction, self.history)
+            view = PromptView((), prompt.strip())
+        return output_messages(cfg.format, view, cfg.answer_instruction, self.history)
+
+    async def _answer(self, prompt: str) -> tuple[str, CallRecord]:
+        cfg = self.config
+        messages = self._answer_messages(prompt)
         record = CallRecord(
             cfg.mode if cfg.mode == "baseline" else "output", self.output_backend.model
         )

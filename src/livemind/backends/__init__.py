@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 from livemind.backends.base import Backend, BackendError, Capabilities, Delta, Request, Usage
 
@@ -35,9 +36,11 @@ def open_backend(
     n_threads: int = 2,
     api_key: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **engine_options: Any,
 ) -> Backend:
     """Open the backend named by ``spec`` (see the module docstring).
 
+    ``engine_options`` go to the embedded engine (e.g. ``host_cache_mib``).
     Raises :class:`livemind.models.ModelError` for an unknown preset, a missing file or
     missing weight packages (the message says how to install them).
     """
@@ -50,4 +53,6 @@ def open_backend(
     from livemind.models import resolve_model
 
     path = resolve_model(spec, progress=progress)
-    return LlamaCppBackend(path, n_ctx=n_ctx, n_parallel=n_parallel, n_threads=n_threads)
+    return LlamaCppBackend(
+        path, n_ctx=n_ctx, n_parallel=n_parallel, n_threads=n_threads, **engine_options
+    )

@@ -102,6 +102,9 @@ class Backend(ABC):
         """Prefill the prompt of ``request`` into the cache; default: unsupported."""
         return None
 
+    async def reset_cache(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Drop cached prompts so the next call starts cold (evaluation). Default: no-op."""
+
     async def complete(self, request: Request) -> tuple[str, Usage]:
         """Non-streaming convenience built on :meth:`stream` (one code path)."""
         parts: list[str] = []

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import tempfile
 import threading
 import urllib.request
 from collections.abc import AsyncIterator
@@ -113,6 +114,8 @@ class LlamaCppBackend(Backend):
     sets it). ``poll`` is the busy-wait level (0-100) of llama.cpp's thread pool;
     ``None`` keeps llama.cpp's default (50); ``poll=0`` makes idle compute threads sleep
     instead of spinning, which may help when other processes share the cores.
+    ``host_cache_mib`` caps llama.cpp's host-memory store of evicted prompts (``None``:
+    llama.cpp's default; 0 turns it off, which :meth:`reset_cache` needs to be cold).
     """
 
     name = "llama.cpp"
@@ -128,6 +131,7 @@ class LlamaCppBackend(Backend):
         name: str | None = None,
         verbose: bool = False,
         poll: int | None = None,
+        host_cache_mib: int | None = None,
     ) -> None:
         path = Path(model_path).expanduser()
         if not path.is_file():
@@ -153,6 +157,11 @@ class LlamaCppBackend(Backend):
             params.n_batch = n_batch
             params.n_ubatch = min(params.n_ubatch, n_batch)
         params.cache_prompt = True
+        if host_cache_mib is not None:  # llama.cpp keeps evicted prompts in host RAM
+            params.cache_ram_mib = host_cache_mib
+        # slot actions (erase, used by reset_cache) need a save path; nothing is saved
+        self._slot_dir = tempfile.TemporaryDirectory(prefix="livemind-slots-")
+        params.slot_save_path = self._slot_dir.name
         # 0 = silent, 1 = errors, 2 = + warnings, 3 = + info (llama.cpp's default)
         params.verbosity = 3 if verbose else 0
         try:
@@ -312,6 +321,22 @@ class LlamaCppBackend(Backend):
                     usage = delta.usage
         return usage
 
+    async def reset_cache(self) -> None:
+        """Erase the KV cache of every slot (for fair, cold measurements).
+
+        Construct with ``host_cache_mib=0`` as well, or llama.cpp may restore an erased
+        prompt from its host-memory cache.
+        """
+        root = self._base_url.removesuffix("/v1")
+
+        def erase(slot: int) -> None:
+            req = urllib.request.Request(f"{root}/slots/{slot}?action=erase", method="POST")
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                resp.read()
+
+        for slot in range(self.n_parallel):
+            await asyncio.to_thread(erase, slot)
+
     # ------------------------------------------------------------------ lifecycle
 
     @property
@@ -337,6 +362,7 @@ class LlamaCppBackend(Backend):
         # ~Server terminates llama.cpp's loop and joins its threads (HTTP included)
         server, self._server = self._server, None
         del server
+        self._slot_dir.cleanup()
 
     async def aclose(self) -> None:
         if self._closed:

@@ -1,20 +1,25 @@
 """Simulated typing into a :class:`~livemind.session.LiveSession`, then Enter.
 
-Two clocks:
-- real (``fast=False``): one character every ``60/cpm`` seconds of wall time while the
-  session works concurrently, as a person at a keyboard;
-- virtual (``fast=True``, the paper's protocol): characters arrive on a virtual clock;
-  model calls take their real wall time and advance the clock by it, releasing the
-  characters typed meanwhile at once. Nobody waits for the typing itself.
+A :class:`Typist` turns a text into a keystroke plan: (arrival time, full text after the
+key) pairs, with optional seeded jitter, pauses between words and one typo that is fixed
+with backspaces a few keys later. The plan is replayed on one of two clocks:
 
-Latency is measured from the moment the whole input is available (the last character)
-to the end of the answer; ``overhead_s`` is the part spent finishing an inference call
-that was still running when the input ended.
+- real (``fast=False``): keys arrive on the wall clock while the session works
+  concurrently, as a person at a keyboard;
+- virtual (``fast=True``, the paper's protocol): keys arrive on a virtual clock; model
+  calls take their real wall time and advance the clock by it, releasing the keys typed
+  meanwhile at once. Nobody waits for the typing itself.
+
+Latency is measured from the moment the whole input is available (the last key) to the
+end of the answer; ``overhead_s`` is the part spent finishing an inference call that was
+still running when the input ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +27,59 @@ from dataclasses import dataclass
 from livemind.session import Answer, LiveSession
 
 DEFAULT_CPM = 240.0
+Keystroke = tuple[float, str]  # (arrival time in seconds, full text after the key)
+
+
+@dataclass(frozen=True, slots=True)
+class Typist:
+    """How the simulated user types.
+
+    ``jitter``: relative spread of each key interval (0.3 = ±30 %, uniform).
+    ``pause_rate``: chance of a pause after a word; pauses last ``pause_s`` on average.
+    ``typo``: make one wrong key somewhere in the text and notice it ``2..5`` keys later:
+    backspace to it and retype (the final text is always the intended one).
+    """
+
+    cpm: float = DEFAULT_CPM
+    jitter: float = 0.0
+    pause_rate: float = 0.0
+    pause_s: float = 1.0
+    typo: bool = False
+    seed: int = 0
+
+    def plan(self, text: str) -> list[Keystroke]:
+        """The keystrokes that type ``text``; the last one's text is ``text``."""
+        if self.cpm <= 0:
+            raise ValueError(f"cpm must be positive, got {self.cpm}")
+        if not text:
+            raise ValueError("nothing to type")
+        rng = random.Random(self.seed)
+        base = 60.0 / self.cpm
+        clock = 0.0
+        typed = ""
+        keys: list[Keystroke] = []
+
+        def press(new_text: str) -> None:
+            nonlocal clock, typed
+            step = base * (1 + rng.uniform(-self.jitter, self.jitter))
+            if typed.endswith(" ") and self.pause_rate and rng.random() < self.pause_rate:
+                step += rng.expovariate(1 / self.pause_s)
+            clock += max(step, 0.0)
+            typed = new_text
+            keys.append((clock, typed))
+
+        typo_at = _typo_position(text, rng) if self.typo else None
+        for i, char in enumerate(text):
+            if i == typo_at:
+                later = min(rng.randint(2, 5), len(text) - i - 1)
+                wrong = _wrong_key(char, rng)
+                press(typed + wrong)
+                for c in text[i + 1 : i + 1 + later]:
+                    press(typed + c)
+                for _ in range(later + 1):
+                    press(typed[:-1])
+            press(typed + char)
+        return keys
 
 
 @dataclass(slots=True)
@@ -37,53 +95,69 @@ async def type_and_commit(
     session: LiveSession,
     text: str,
     *,
-    cpm: float = DEFAULT_CPM,
+    typist: Typist | None = None,
+    cpm: float | None = None,
     fast: bool = False,
     instant_suffix: str = "",
     on_text: Callable[[str], None] | None = None,
 ) -> TypedAnswer:
-    """Type ``text`` at ``cpm`` characters per minute, add ``instant_suffix`` at once
-    with the last character (e.g. multiple-choice options), then commit.
-    ``on_text`` sees each real-time keystroke's text (for a live display)."""
-    if cpm <= 0:
-        raise ValueError(f"cpm must be positive, got {cpm}")
-    if not text:
-        raise ValueError("nothing to type")
-    per_char = 60.0 / cpm
+    """Type ``text`` as ``typist`` would (``cpm`` overrides its speed), add
+    ``instant_suffix`` at once with the last key (e.g. multiple-choice options), then
+    commit. ``on_text`` sees each real-time keystroke's text (for a live display)."""
+    typist = typist or Typist()
+    if cpm is not None:
+        typist = Typist(
+            cpm, typist.jitter, typist.pause_rate, typist.pause_s, typist.typo, typist.seed
+        )
+    keys = typist.plan(text)
     if fast:
-        overhead = await _type_virtual(session, text, per_char)
+        overhead = await _replay_virtual(session, keys)
     else:
         overhead = 0.0
-        for i in range(1, len(text)):
-            session.set_text(text[:i])
+        start = time.perf_counter()
+        for at, snapshot in keys[:-1]:
+            await asyncio.sleep(max(0.0, at - (time.perf_counter() - start)))
+            session.set_text(snapshot)
             if on_text is not None:
-                on_text(text[:i])
-            await asyncio.sleep(per_char)
+                on_text(snapshot)
+        await asyncio.sleep(max(0.0, keys[-1][0] - (time.perf_counter() - start)))
     session.set_text(text + instant_suffix)
     answer = await session.commit()
     overhead += answer.wait_s
     latency = overhead + answer.latency_s - answer.wait_s
     ttft = None if answer.ttft_s is None else overhead + answer.ttft_s - answer.wait_s
-    return TypedAnswer(answer, latency, ttft, overhead, len(text) * per_char)
+    return TypedAnswer(answer, latency, ttft, overhead, keys[-1][0])
 
 
-async def _type_virtual(session: LiveSession, text: str, per_char: float) -> float:
-    """Release characters on a virtual clock; return the overhead past the last one."""
-    n = len(text)
-    end = n * per_char  # the moment the last character arrives
+async def _replay_virtual(session: LiveSession, keys: list[Keystroke]) -> float:
+    """Release keys on a virtual clock; return the overhead past the last one."""
+    end = keys[-1][0]
     clock = 0.0
-    typed = 0
+    applied = 0  # keys already handed to the session
     while True:
-        arrived = min(n, int(clock / per_char + 1e-9))
-        if arrived >= n:
-            break
-        if arrived > typed:
-            session.set_text(text[:arrived])
-            typed = arrived
+        arrived = applied
+        while arrived < len(keys) and keys[arrived][0] <= clock + 1e-9:
+            arrived += 1
+        if arrived == len(keys):
+            break  # the last key is typed: the caller commits
+        if arrived > applied:
+            session.set_text(keys[arrived - 1][1])
+            applied = arrived
         if session.busy:
             started = time.perf_counter()
             await session.settled()
             clock += time.perf_counter() - started
         else:
-            clock = (typed + 1) * per_char
+            clock = keys[applied][0]
     return max(0.0, clock - end)
+
+
+def _typo_position(text: str, rng: random.Random) -> int | None:
+    """A letter position for the typo, away from the very end; None if there is none."""
+    candidates = [i for i, c in enumerate(text[:-6]) if c.isalpha()]
+    return rng.choice(candidates) if candidates else None
+
+
+def _wrong_key(char: str, rng: random.Random) -> str:
+    letters = string.ascii_lowercase.replace(char.lower(), "")
+    return rng.choice(letters)

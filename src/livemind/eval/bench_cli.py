@@ -1,0 +1,129 @@
+"""``livemind bench``: run configurations on a dataset, one JSONL record per question."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from livemind.backends import open_backend
+from livemind.backends.base import Backend
+from livemind.eval.configs import DEFAULT_CONFIGS, parse_configs
+from livemind.eval.typing import DEFAULT_CPM, Typist
+
+
+def add_bench_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="mmlu", choices=("mmlu", "gsm", "mmlu-pro"))
+    p.add_argument("--data-file", default=None, help="MMLU-Pro parquet/JSON file")
+    p.add_argument(
+        "--n", type=int, default=20, help="questions, stratified by subject (default 20)"
+    )
+    p.add_argument("--seed", type=int, default=42, help="sampling and typing seed (default 42)")
+    p.add_argument(
+        "--min-sentences",
+        type=int,
+        default=0,
+        help="only questions with at least this many sentences",
+    )
+    p.add_argument(
+        "--configs",
+        default=",".join(DEFAULT_CONFIGS),
+        help="comma-separated: baseline, baseline-prewarm, output-only, "
+        "livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]], each optionally "
+        f"@MODEL for the answer stage (default: {','.join(DEFAULT_CONFIGS)})",
+    )
+    p.add_argument("--out", required=True, help="JSONL file (appended to; resumable)")
+    p.add_argument("--cpm", type=float, default=DEFAULT_CPM, help="typing speed (default 240)")
+    p.add_argument("--jitter", type=float, default=0.0, help="relative key-interval jitter")
+    p.add_argument("--pause-rate", type=float, default=0.0, help="chance of a pause per word")
+    p.add_argument(
+        "--typo-rate",
+        type=float,
+        default=0.0,
+        help="share of questions with one typo fixed by backspacing",
+    )
+    p.add_argument(
+        "--type-options",
+        action="store_true",
+        help="type the answer options too (paper v1); default: they arrive at once",
+    )
+    p.add_argument(
+        "--real-time",
+        action="store_true",
+        help="type on the wall clock instead of the virtual clock (slow)",
+    )
+    p.add_argument("--answer-max-tokens", type=int, default=512)
+    p.add_argument("--inference-max-tokens", type=int, default=64)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    from livemind.eval.datasets import load_dataset
+    from livemind.eval.runner import BenchOptions, done_keys, run_bench
+
+    configs = parse_configs(args.configs)
+    questions = load_dataset(
+        args.dataset,
+        path=args.data_file,
+        n=args.n,
+        seed=args.seed,
+        min_sentences=args.min_sentences,
+    )
+    out = Path(args.out)
+    todo = len(questions) * len(configs) - len(
+        done_keys(out) & {(c.name, q.qid) for c in configs for q in questions}
+    )
+    opened: dict[str | None, Backend] = {}
+
+    def backends(model: str | None) -> Backend:
+        key = None if model in (None, args.model) else model
+        if key not in opened:
+            opened[key] = open_backend(key or args.model, host_cache_mib=0, **engine)
+        return opened[key]
+
+    opts = BenchOptions(
+        typist=Typist(args.cpm, args.jitter, args.pause_rate, seed=args.seed),
+        fast=not args.real_time,
+        type_options=args.type_options,
+        typo_rate=args.typo_rate,
+        answer_max_tokens=args.answer_max_tokens,
+        inference_max_tokens=args.inference_max_tokens,
+        seed=args.seed,
+    )
+    stats: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    bar = tqdm(total=todo, unit="run", disable=args.quiet, dynamic_ncols=True)
+
+    def on_record(rec: dict[str, Any]) -> None:
+        stats[rec["config"]].append(rec)
+        bar.set_postfix_str(_running(stats), refresh=False)
+        bar.update(1)
+
+    try:
+        written = await run_bench(questions, configs, backends, out, opts, on_record=on_record)
+    finally:
+        bar.close()
+        for backend in opened.values():
+            await backend.aclose()
+    print(f"{written} new records in {out} ({len(questions)} questions x {len(configs)} configs)")
+    return 0
+
+
+def _running(stats: dict[str, list[dict[str, Any]]]) -> str:
+    """'name acc% median-latency' per config, for the progress bar."""
+    parts = []
+    for name, recs in stats.items():
+        ok = [r for r in recs if r["error"] is None]
+        if ok:
+            acc = 100 * sum(r["correct"] for r in ok) / len(ok)
+            lat = statistics.median(r["latency_s"] for r in ok)
+            parts.append(f"{name.split('@')[0].removeprefix('livemind/')}: {acc:.0f}% {lat:.1f}s")
+    return " | ".join(parts)
+
+
+def run_bench_command(args: argparse.Namespace, engine: dict[str, Any]) -> int:
+    return asyncio.run(_bench(args, engine))

@@ -1,0 +1,92 @@
+"""Named evaluation configurations.
+
+Grammar (``@MODEL`` is optional and names the model of the answer stage; for the
+baseline-type configs it is the only model used, e.g. ``baseline@qwen2.5-coder-0.5b``):
+
+- ``baseline``          the complete prompt at once, step-by-step answer (the paper's)
+- ``baseline-prewarm``  the same, with the prompt prefilled into the cache while typed
+- ``output-only``       livemind's answer prompt on the complete input, no inference stage
+- ``livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]]``  simultaneous inference;
+  missing parts take the defaults ``ua-spi/sentence/10/v2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livemind.config import GRANULARITIES, SessionConfig
+from livemind.formats import DEFAULT_FORMAT, check_format
+
+DEFAULT_CONFIGS = ("baseline", "baseline-prewarm", "output-only", "livemind")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    name: str  # canonical name, the ``config`` field of each record
+    mode: str  # livemind | baseline | output-only
+    format: str = DEFAULT_FORMAT
+    granularity: str = "sentence"
+    min_len: int = 10
+    action_set: str = "v2"
+    prewarm: bool = False
+    output_model: str | None = None
+
+    def session_config(
+        self, answer_instruction: str, *, answer_max_tokens: int, inference_max_tokens: int
+    ) -> SessionConfig:
+        return SessionConfig(
+            mode=self.mode,
+            format=self.format,
+            granularity=self.granularity,
+            min_len=self.min_len,
+            action_set=self.action_set,
+            prewarm=self.prewarm,
+            answer_instruction=answer_instruction,
+            answer_max_tokens=answer_max_tokens,
+            inference_max_tokens=inference_max_tokens,
+        ).validated()
+
+
+def parse_config(spec: str) -> BenchConfig:
+    """Parse one configuration name (see the module docstring); ValueError if malformed."""
+    body, _, model = spec.strip().partition("@")
+    model = model.strip() or None
+    suffix = f"@{model}" if model else ""
+    if body in ("baseline", "baseline-prewarm", "output-only"):
+        mode = "output-only" if body == "output-only" else "baseline"
+        return BenchConfig(
+            body + suffix, mode, prewarm=body == "baseline-prewarm", output_model=model
+        )
+    parts = body.split("/")
+    if parts[0] != "livemind" or len(parts) > 5:
+        raise ValueError(
+            f"unknown configuration {spec!r}: use baseline, baseline-prewarm, output-only or "
+            "livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]], optionally @MODEL"
+        )
+    defaults = ["livemind", DEFAULT_FORMAT, "sentence", "10", "v2"]
+    parts += defaults[len(parts) :]
+    _, fmt, granularity, min_len, actions = parts
+    check_format(fmt)
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"unknown granularity {granularity!r} in {spec!r}")
+    if not min_len.isdigit() or int(min_len) < 1:
+        raise ValueError(f"min_len must be a positive integer in {spec!r}")
+    name = "/".join(parts) + suffix
+    config = BenchConfig(
+        name, "livemind", fmt, granularity, int(min_len), actions, output_model=model
+    )
+    config.session_config("", answer_max_tokens=1, inference_max_tokens=1)  # validates
+    return config
+
+
+def parse_configs(specs: str) -> list[BenchConfig]:
+    """A comma-separated list of configuration names; duplicates are dropped."""
+    configs: list[BenchConfig] = []
+    for spec in specs.split(","):
+        if spec.strip():
+            config = parse_config(spec)
+            if config.name not in {c.name for c in configs}:
+                configs.append(config)
+    if not configs:
+        raise ValueError("no configurations given")
+    return configs

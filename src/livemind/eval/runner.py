@@ -1,0 +1,216 @@
+"""The benchmark runner: every configuration on the same questions, one JSONL record each.
+
+Configurations are interleaved per question (their order rotates from question to
+question) so that machine drift hits all alike. Before each run the engines' caches are
+erased, so every configuration starts cold. Runs are resumable: records already in the
+output file (same config and question id) are skipped.
+
+The physical limit of a question is the time the answer call cannot avoid: the tokens it
+had to evaluate at the measured prefill rate plus the answer tokens at the measured decode
+rate (both measured on the answer model at the start of the run).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from livemind.backends.base import Backend, BackendError, Request
+from livemind.eval.answers import extract_answer, is_correct
+from livemind.eval.configs import BenchConfig
+from livemind.eval.datasets import Question
+from livemind.eval.typing import Typist, type_and_commit
+from livemind.segment import Segmenter
+from livemind.session import LiveSession, SessionError
+
+_CALIBRATION_TEXT = " ".join(
+    f"Item {i}: the {w} report lists {i * 7} units shipped to the northern depot."
+    for i, w in enumerate(["first", "second", "third", "fourth", "fifth", "sixth"] * 3)
+)
+
+
+@dataclass(slots=True)
+class BenchOptions:
+    typist: Typist = field(default_factory=Typist)
+    fast: bool = True  # virtual clock for the typing
+    type_options: bool = False  # type the answer options too (paper v1) instead of instantly
+    typo_rate: float = 0.0  # share of questions whose typist makes (and fixes) one typo
+    answer_max_tokens: int = 512
+    inference_max_tokens: int = 64
+    seed: int = 42
+
+
+@dataclass(slots=True)
+class Rates:
+    prefill: float  # tokens/s
+    decode: float  # tokens/s
+
+
+async def measure_rates(backend: Backend) -> Rates:
+    """Prefill and decode speed of ``backend`` on this machine (second of two runs)."""
+    from livemind.calls import CallRecord, stream_call
+
+    record = CallRecord("calibration", backend.model)
+    messages = [{"role": "user", "content": _CALIBRATION_TEXT + "\nRepeat the list."}]
+    for _ in range(2):
+        await backend.reset_cache()
+        record = CallRecord("calibration", backend.model)
+        request = Request(messages, max_tokens=48, extra={"ignore_eos": True})
+        await stream_call(backend, request, record)
+    ttft = record.ttft_s or record.wall_s
+    evaluated = record.evaluated_tokens or record.prompt_tokens
+    decode_time = max(record.wall_s - ttft, 1e-6)
+    return Rates(evaluated / max(ttft, 1e-6), max(record.completion_tokens - 1, 1) / decode_time)
+
+
+def done_keys(path: Path) -> set[tuple[str, str]]:
+    """(config, qid) pairs already recorded in ``path`` (a missing file: none)."""
+    if not path.exists():
+        return set()
+    keys = set()
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            keys.add((rec["config"], rec["qid"]))
+    return keys
+
+
+def sentence_count(text: str) -> int:
+    seg = Segmenter("sentence", min_len=1)
+    seg.update(text, final=True)
+    return len(seg.segments)
+
+
+async def run_one(
+    question: Question,
+    config: BenchConfig,
+    infer: Backend,
+    answer: Backend,
+    rates: Rates,
+    opts: BenchOptions,
+) -> dict[str, Any]:
+    """Type one question into a fresh session under ``config``; return its record."""
+    await infer.reset_cache()
+    if answer is not infer:
+        await answer.reset_cache()
+    scfg = config.session_config(
+        question.answer_instruction(),
+        answer_max_tokens=opts.answer_max_tokens,
+        inference_max_tokens=opts.inference_max_tokens,
+    )
+    session = LiveSession(infer, scfg, output_backend=None if answer is infer else answer)
+    rng = random.Random(opts.seed * 1_000_003 + zlib.crc32(question.qid.encode()))
+    typo = rng.random() < opts.typo_rate
+    t = opts.typist
+    typist = Typist(t.cpm, t.jitter, t.pause_rate, t.pause_s, typo, rng.randrange(2**31))
+    text, suffix = question.stem, question.options_text()
+    if opts.type_options:
+        text, suffix = text + suffix, ""
+    record: dict[str, Any] = {
+        "config": config.name,
+        "dataset": question.dataset,
+        "qid": question.qid,
+        "subject": question.subject,
+        "prompt_chars": len(question.stem),
+        "prompt_sentences": sentence_count(question.stem),
+        "gold": question.gold,
+        "edited": typo,
+        "model": infer.model if config.mode == "livemind" else answer.model,
+        "output_model": answer.model,
+        "prefill_rate": round(rates.prefill, 2),
+        "decode_rate": round(rates.decode, 2),
+    }
+    try:
+        typed = await type_and_commit(
+            session, text, typist=typist, fast=opts.fast, instant_suffix=suffix
+        )
+    except (BackendError, SessionError) as err:
+        return {**record, **_failed(str(err))}
+    finally:
+        await session.aclose()
+    out = typed.answer.output
+    extracted = extract_answer(typed.answer.text, question.kind, len(question.options))
+    evaluated = out.evaluated_tokens if out.evaluated_tokens is not None else out.prompt_tokens
+    record.update(
+        extracted=extracted,
+        correct=is_correct(extracted, question.gold, question.kind),
+        answer=typed.answer.text,
+        actions=typed.answer.actions,
+        latency_s=round(typed.latency_s, 4),
+        ttft_s=None if typed.ttft_s is None else round(typed.ttft_s, 4),
+        overhead_s=round(typed.overhead_s, 4),
+        busy_s=round(typed.answer.busy_s, 4),
+        inference_calls=len(typed.answer.calls),
+        final_prompt_tokens=out.prompt_tokens,
+        final_cached_tokens=out.cached_tokens,
+        final_evaluated_tokens=out.evaluated_tokens,
+        answer_tokens=out.completion_tokens,
+        limit_s=round(evaluated / rates.prefill + out.completion_tokens / rates.decode, 4),
+        error=None,
+    )
+    return record
+
+
+def _failed(message: str) -> dict[str, Any]:
+    return {
+        "extracted": None,
+        "correct": False,
+        "answer": "",
+        "actions": [],
+        "latency_s": None,
+        "ttft_s": None,
+        "overhead_s": None,
+        "busy_s": None,
+        "inference_calls": 0,
+        "final_prompt_tokens": 0,
+        "final_cached_tokens": None,
+        "final_evaluated_tokens": None,
+        "answer_tokens": 0,
+        "limit_s": None,
+        "error": message,
+    }
+
+
+async def run_bench(
+    questions: Sequence[Question],
+    configs: Sequence[BenchConfig],
+    backends: Callable[[str | None], Backend],
+    out_path: Path,
+    opts: BenchOptions,
+    *,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> int:
+    """Run every config on every question, appending records to ``out_path``.
+
+    ``backends(model)`` returns the (shared, already open) backend of a config's answer
+    model; ``None`` means the main model. Returns the number of new records.
+    """
+    done = done_keys(out_path)
+    rates: dict[int, Rates] = {}
+    written = 0
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("a", encoding="utf-8") as out:
+        for i, question in enumerate(questions):
+            for k in range(len(configs)):
+                config = configs[(i + k) % len(configs)]
+                if (config.name, question.qid) in done:
+                    continue
+                infer, answer = backends(None), backends(config.output_model)
+                if id(answer) not in rates:
+                    rates[id(answer)] = await measure_rates(answer)
+                record = await run_one(question, config, infer, answer, rates[id(answer)], opts)
+                _append(out, record)
+                written += 1
+                if on_record is not None:
+                    on_record(record)
+    return written
+
+
+def _append(out: TextIO, record: dict[str, Any]) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()

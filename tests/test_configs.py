@@ -1,0 +1,64 @@
+import pytest
+
+from livemind.eval.configs import parse_config, parse_configs
+
+
+def test_names_and_defaults() -> None:
+    base = parse_config("baseline")
+    assert (base.mode, base.prewarm, base.output_model) == ("baseline", False, None)
+    warm = parse_config("baseline-prewarm@qwen2.5-coder-0.5b")
+    assert warm.mode == "baseline" and warm.prewarm
+    assert warm.output_model == "qwen2.5-coder-0.5b"
+    assert warm.name == "baseline-prewarm@qwen2.5-coder-0.5b"
+    assert parse_config("output-only").mode == "output-only"
+    live = parse_config("livemind")
+    assert live.name == "livemind/ua-spi/sentence/10/v2"
+    clause = parse_config("livemind/ua-pil/clause@small")
+    assert (clause.format, clause.granularity, clause.min_len, clause.action_set) == (
+        "ua-pil",
+        "clause",
+        10,
+        "v2",
+    )
+    assert clause.name == "livemind/ua-pil/clause/10/v2@small"
+    assert parse_config("livemind/u-pi/word/3/v1").action_set == "v1"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "turbo",
+        "livemind/xx",
+        "livemind/ua-spi/para",
+        "livemind/ua-spi/word/0",
+        "livemind/ua-spi/word/5/v9",
+        "livemind/a/b/c/d/e",
+    ],
+)
+def test_bad_names(spec: str) -> None:
+    with pytest.raises(ValueError):
+        parse_config(spec)
+
+
+def test_list_drops_duplicates() -> None:
+    names = [c.name for c in parse_configs("baseline, livemind ,livemind/ua-spi,baseline")]
+    assert names == ["baseline", "livemind/ua-spi/sentence/10/v2"]
+    with pytest.raises(ValueError):
+        parse_configs(" , ")
+
+
+def test_session_config_carries_the_settings() -> None:
+    cfg = parse_config("livemind/u-spi/clause/5").session_config(
+        "End with X.", answer_max_tokens=100, inference_max_tokens=20
+    )
+    assert (cfg.format, cfg.granularity, cfg.min_len, cfg.answer_instruction) == (
+        "u-spi",
+        "clause",
+        5,
+        "End with X.",
+    )
+    assert (
+        parse_config("baseline-prewarm")
+        .session_config("", answer_max_tokens=1, inference_max_tokens=1)
+        .prewarm
+    )
