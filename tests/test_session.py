@@ -231,3 +231,17 @@ async def test_edit_before_in_flight_call_cancels_it() -> None:
     assert entries[0].segments[0] == "Alice is twenty."
     assert [e.start for e in entries] == [0] + [e.end for e in entries[:-1]]  # contiguous
     assert entries[-1].end == 3
+
+
+async def test_reset_during_answer_starts_clean() -> None:
+    backend = ScriptedBackend(["word " * 50], delay=0.01)
+    session = LiveSession(backend, SessionConfig(mode="baseline"))
+    session.set_text("Tell me a story.")
+    task = asyncio.create_task(session.commit())
+    await asyncio.sleep(0.05)
+    session.reset()
+    with pytest.raises(SessionError):
+        await task
+    assert session.text == "" and session.history == []
+    session.set_text("Next question.")  # usable again
+    assert (await session.commit()).text.startswith("word")

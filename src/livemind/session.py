@@ -289,6 +289,7 @@ class LiveSession:
             self._emit("error", code="empty_input", message="nothing to answer: the input is empty")
             raise SessionError("empty_input", "nothing to answer: the input is empty")
         self._committing = True
+        turn = self.segmenter  # replaced if reset() runs meanwhile
         t0 = self.clock()
         try:
             self._apply(self.segmenter.update(prompt, final=True))
@@ -298,7 +299,10 @@ class LiveSession:
             before_answer = self.clock() - t0
             text, record = await self._answer(prompt)
         except BaseException:
-            self._restore_after_failed_commit(prompt)
+            if self.segmenter is turn:
+                self._restore_after_failed_commit(prompt)
+            else:  # reset() started a new turn: do not bring the old text back
+                self._committing = False
             raise
         answer = Answer(
             text=text,
