@@ -23,9 +23,8 @@ from typing import Any, TextIO
 from livemind.backends.base import Backend, BackendError, Request
 from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
-from livemind.eval.datasets import Question
+from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.typing import Typist, type_and_commit
-from livemind.segment import Segmenter
 from livemind.session import LiveSession, SessionError
 
 _CALIBRATION_TEXT = " ".join(
@@ -78,12 +77,6 @@ def done_keys(path: Path) -> set[tuple[str, str]]:
             rec = json.loads(line)
             keys.add((rec["config"], rec["qid"]))
     return keys
-
-
-def sentence_count(text: str) -> int:
-    seg = Segmenter("sentence", min_len=1)
-    seg.update(text, final=True)
-    return len(seg.segments)
 
 
 async def run_one(
