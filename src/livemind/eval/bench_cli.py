@@ -114,13 +114,13 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
 
 
 def _running(stats: dict[str, list[dict[str, Any]]]) -> str:
-    """'name acc% median-latency' per config, for the progress bar."""
+    """'name acc% mean-latency' per config, for the progress bar."""
     parts = []
     for name, recs in stats.items():
         ok = [r for r in recs if r["error"] is None]
         if ok:
             acc = 100 * sum(r["correct"] for r in ok) / len(ok)
-            lat = statistics.median(r["latency_s"] for r in ok)
+            lat = statistics.fmean(r["latency_s"] for r in ok)
             parts.append(f"{name.split('@')[0].removeprefix('livemind/')}: {acc:.0f}% {lat:.1f}s")
     return " | ".join(parts)
 
