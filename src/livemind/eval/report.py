@@ -136,6 +136,29 @@ def render_markdown(
         rows.append(row)
     out += ["## Details (medians unless stated)", "", *_table(head, rows)]
 
+    head = ["config", "latency", "overhead", "answer prefill", "answer decode", "answer tokens"]
+    rows = [
+        [
+            f"`{s.config}`",
+            _s(s.median_latency_s),
+            _s(s.median_overhead_s),
+            _s(s.median_prefill_s),
+            _s(s.median_decode_s),
+            _f(s.median_answer_tokens, ".0f"),
+        ]
+        for s in summaries
+    ]
+    out += [
+        "",
+        "## Where the time after Enter goes (medians)",
+        "",
+        "Overhead: an inference call still running at Enter. Answer prefill: the answer "
+        "call's evaluated (uncached) prompt tokens at the measured prefill rate. Answer "
+        "decode: its answer tokens at the measured decode rate.",
+        "",
+        *_table(head, rows),
+    ]
+
     bins = [b for b in LENGTH_BINS if any(b in s.by_length for s in summaries)]
     if by_length and bins:
         rows = []

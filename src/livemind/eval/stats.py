@@ -69,6 +69,9 @@ class ConfigSummary:
     mean_evaluated_tokens: float | None
     mean_cached_tokens: float | None
     median_overhead_s: float | None
+    median_answer_tokens: float | None
+    median_prefill_s: float | None  # answer call: evaluated tokens / measured prefill rate
+    median_decode_s: float | None  # answer call: answer tokens / measured decode rate
     paired_diff: float | None  # accuracy difference vs baseline (fraction), paired by qid
     paired_ci: tuple[float, float] | None
     n_pairs: int
@@ -148,6 +151,15 @@ def _num(v: object) -> float | None:
 
 def _nums(recs: Iterable[dict], key: str) -> list[float]:
     return [v for r in recs if (v := _num(r.get(key))) is not None]
+
+
+def _per_rate(recs: Iterable[dict], tokens: str, rate: str) -> list[float]:
+    """Seconds that ``tokens`` take at ``rate`` tokens/s, per record (where both exist)."""
+    return [
+        t / v
+        for r in recs
+        if (t := _num(r.get(tokens))) is not None and (v := _num(r.get(rate))) and v > 0
+    ]
 
 
 def _median(xs: Sequence[float]) -> float | None:
@@ -238,6 +250,9 @@ def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[Co
                 mean_evaluated_tokens=_mean(_nums(ok, "final_evaluated_tokens")),
                 mean_cached_tokens=_mean(_nums(ok, "final_cached_tokens")),
                 median_overhead_s=_median(_nums(ok, "overhead_s")),
+                median_answer_tokens=_median(_nums(ok, "answer_tokens")),
+                median_prefill_s=_median(_per_rate(ok, "final_evaluated_tokens", "prefill_rate")),
+                median_decode_s=_median(_per_rate(ok, "answer_tokens", "decode_rate")),
                 paired_diff=diff,
                 paired_ci=ci,
                 n_pairs=n_pairs,
