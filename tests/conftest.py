@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +43,20 @@ def llama_backend(smollm2_path: Path) -> Iterator[object]:
     backend = LlamaCppBackend(smollm2_path, n_ctx=4096, n_parallel=2, n_threads=2)
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m livemind.cli ARGS`` in a subprocess with a private model cache."""
+
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "LIVEMIND_CACHE_DIR": str(tmp_path / "model-cache")}
+        return subprocess.run(
+            [sys.executable, "-m", "livemind.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
+
+    return run

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,19 +44,8 @@ FIELDS = {
 CONFIGS = "baseline,baseline-prewarm,output-only,livemind"
 
 
-def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LIVEMIND_CACHE_DIR": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "livemind.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-
-
 @pytest.mark.model
-def test_bench_and_report_end_to_end(tmp_path: Path) -> None:
+def test_bench_and_report_end_to_end(tmp_path: Path, cli) -> None:
     out = tmp_path / "run.jsonl"
     args = [
         "bench",
@@ -81,7 +67,7 @@ def test_bench_and_report_end_to_end(tmp_path: Path) -> None:
         "0.5",
         "--quiet",
     ]
-    proc = _cli(*args, cache=tmp_path)
+    proc = cli(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 12
@@ -102,10 +88,10 @@ def test_bench_and_report_end_to_end(tmp_path: Path) -> None:
     cold = [r for r in records if r["config"] == "baseline"]
     assert all(r["final_cached_tokens"] == 0 for r in cold)  # caches reset between runs
     # Resumable: a second run finds everything done.
-    again = _cli(*args, cache=tmp_path)
+    again = cli(*args)
     assert again.returncode == 0 and "0 new records" in again.stdout
     # The report renders the table and the plots.
-    rep = _cli("report", str(out), "--out", str(tmp_path / "rep"), cache=tmp_path)
+    rep = cli("report", str(out), "--out", str(tmp_path / "rep"))
     assert rep.returncode == 0, rep.stderr
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "`livemind/ua-spi/sentence/10/v2`" in md and "speed-up" in md

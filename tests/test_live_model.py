@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -84,22 +80,9 @@ async def test_chat_two_turns(llama_backend) -> None:
     assert text.count("inference calls while you typed") == 2
 
 
-def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LIVEMIND_CACHE_DIR": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "livemind.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-
-
-def test_cli_demo_json(tmp_path: Path) -> None:
+def test_cli_demo_json(cli) -> None:
     start = time.perf_counter()
-    proc = _cli(
-        "demo", "--json", "--model", "smollm2-135m", "--fast", "--max-tokens", "96", cache=tmp_path
-    )
+    proc = cli("demo", "--json", "--model", "smollm2-135m", "--fast", "--max-tokens", "96")
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
@@ -127,8 +110,8 @@ def test_cli_demo_json(tmp_path: Path) -> None:
     ("model", "needle"),
     [("no-such-model", "smollm2-135m"), ("/nonexistent/model.gguf", "model.gguf")],
 )
-def test_cli_bad_model(tmp_path: Path, model: str, needle: str) -> None:
-    proc = _cli("demo", "--json", "--model", model, "--fast", cache=tmp_path)
+def test_cli_bad_model(cli, model: str, needle: str) -> None:
+    proc = cli("demo", "--json", "--model", model, "--fast")
     assert proc.returncode == 2
     assert "livemind: error:" in proc.stderr and needle in proc.stderr
     assert "Traceback" not in proc.stderr
