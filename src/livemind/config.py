@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from livemind.actions import action_set
 from livemind.formats import DEFAULT_FORMAT, check_format
+from livemind.segment import GRANULARITIES
 
 MODES = ("livemind", "baseline", "output-only")
-GRANULARITIES = ("char", "word", "clause", "sentence")
 COMMIT_POLICIES = ("wait", "cancel")
 
 

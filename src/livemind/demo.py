@@ -3,7 +3,6 @@ with the conventional baseline on the same question and model."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -129,8 +128,3 @@ def _print_comparison(r: dict[str, Any]) -> None:
             + (f", answers by {r['output_model']}" if r["output_model"] != r["model"] else "")
             + ")"
         )
-
-
-def demo_main(backend: Backend, output_backend: Backend | None, opts: DemoOptions) -> int:
-    asyncio.run(run_demo(backend, output_backend, opts))
-    return 0

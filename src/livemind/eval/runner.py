@@ -54,9 +54,8 @@ async def measure_rates(backend: Backend) -> Rates:
     """Prefill and decode speed of ``backend`` on this machine (second of two runs)."""
     from livemind.calls import CallRecord, stream_call
 
-    record = CallRecord("calibration", backend.model)
     messages = [{"role": "user", "content": _CALIBRATION_TEXT + "\nRepeat the list."}]
-    for _ in range(2):
+    for _ in range(2):  # the first run warms up; the second is measured
         await backend.reset_cache()
         record = CallRecord("calibration", backend.model)
         request = Request(messages, max_tokens=48, extra={"ignore_eos": True})
