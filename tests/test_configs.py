@@ -62,3 +62,18 @@ def test_session_config_carries_the_settings() -> None:
         .session_config("", answer_max_tokens=1, inference_max_tokens=1)
         .prewarm
     )
+
+
+def test_prewarm_and_speculation_flags() -> None:
+    c = parse_config("livemind/aligned+prewarm+spec@qwen2.5-coder-0.5b")
+    assert c.name == "livemind/aligned/sentence/10/v2+prewarm+spec@qwen2.5-coder-0.5b"
+    assert c.prewarm and c.speculate and c.format == "aligned"
+    assert parse_config("baseline+prewarm").name == "baseline-prewarm"
+    b = parse_config("baseline-prewarm+spec")
+    assert b.name == "baseline-prewarm+spec" and b.prewarm and b.speculate
+    o = parse_config("output-only+prewarm")
+    assert o.name == "output-only+prewarm" and o.prewarm and o.mode == "output-only"
+    scfg = c.session_config("x", answer_max_tokens=5, inference_max_tokens=5)
+    assert scfg.prewarm and scfg.speculate
+    with pytest.raises(ValueError, match="flag"):
+        parse_config("livemind+turbo")

@@ -2,13 +2,17 @@ import pytest
 
 from livemind.actions import ACTION_SETS, Action, ActionKind
 from livemind.formats import (
+    APPEND_ONLY_FORMATS,
+    DONE_MARK,
     FORMATS,
     SYSTEM_PROMPT,
+    TYPING_MARK,
     PromptView,
     baseline_messages,
     inference_instruction,
     inference_messages,
     output_messages,
+    prefix_messages,
 )
 from livemind.memory import InferenceMemory
 
@@ -43,7 +47,10 @@ def test_wait_entries_roll_into_next_block() -> None:
     assert v.blocks == () and v.tail.startswith("Tom has 3 apples.")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+PAPER_FORMATS = [f for f in FORMATS if f not in APPEND_ONLY_FORMATS]
+
+
+@pytest.mark.parametrize("fmt", PAPER_FORMATS)
 def test_every_format_has_all_text_notes_and_instruction_last(fmt: str) -> None:
     actions = ACTION_SETS["v2"]
     msgs = inference_messages(fmt, view(), actions)
@@ -94,3 +101,50 @@ def test_baseline_is_step_by_step_on_complete_prompt() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="ua-spi"):
         inference_messages("nope", view(), ACTION_SETS["v2"])
+
+
+def _assistant(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": text}
+
+
+def test_aligned_calls_extend_the_previous_call_and_its_reply() -> None:
+    """Append-only: call k+1 starts with call k's messages plus call k's reply."""
+    v2 = ACTION_SETS["v2"]
+    mem = InferenceMemory()
+    calls = []
+    replies = [Action(ActionKind.INFERENCE, "Tom starts with 3."), Action(ActionKind.WAIT)]
+    for k, action in enumerate(replies):
+        view = PromptView.build(mem.entries, SEGMENTS[: k + 1], keep_waits=True)
+        calls.append(inference_messages("aligned", view, v2, answer_instruction="Be brief."))
+        mem.add(mem.seen_upto, SEGMENTS[k : k + 1], action)
+    final_view = PromptView.build(mem.entries, SEGMENTS, keep_waits=True)
+    final = output_messages("aligned", final_view, "Be brief.", actions=v2)
+    for (earlier, action), later in zip(
+        zip(calls, replies, strict=True), [*calls[1:], final], strict=True
+    ):
+        extended = [*earlier, _assistant(action.render())]
+        assert later[: len(extended)] == extended
+    assert final[-1]["content"] == f"{SEGMENTS[2].strip()}{SEGMENTS[3]}\n\n{DONE_MARK}"
+    assert calls[1][-1]["content"].endswith(TYPING_MARK)
+    assert "Be brief." in final[0]["content"]  # the answer instruction lives in the system prompt
+
+
+def test_aligned_keeps_wait_turns() -> None:
+    mem = InferenceMemory()
+    mem.add(0, SEGMENTS[:1], Action(ActionKind.WAIT))
+    view = PromptView.build(mem.entries, SEGMENTS[:2], keep_waits=True)
+    msgs = inference_messages("aligned", view, ACTION_SETS["v2"])
+    assert [m["content"] for m in msgs[1:3]] == [f"Tom has 3 apples.\n\n{TYPING_MARK}", "WAIT"]
+
+
+@pytest.mark.parametrize("fmt", ["aligned", "ua-spi", "ua-pil"])
+def test_prefix_messages_start_the_next_call(fmt: str) -> None:
+    """A prewarm of the text so far is a prefix of the next call of either stage."""
+    v2 = ACTION_SETS["v2"]
+    entries = memory().entries
+    partial = PromptView.build(entries, [*SEGMENTS[:3], " How"], keep_waits=fmt == "aligned")
+    full = PromptView.build(entries, SEGMENTS, keep_waits=fmt == "aligned")
+    pre = prefix_messages(fmt, partial, v2)
+    for nxt in (inference_messages(fmt, full, v2), output_messages(fmt, full, "", actions=v2)):
+        assert nxt[: len(pre) - 1] == pre[:-1]
+        assert nxt[len(pre) - 1]["content"].startswith(pre[-1]["content"])

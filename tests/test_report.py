@@ -234,3 +234,29 @@ def test_cli(toy: list[dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     empty.write_text("\n")
     assert cli([str(empty)]) == 1
     assert "no records" in capsys.readouterr().err
+
+
+def test_cache_and_speculation_table() -> None:
+    def rec(qid: str, config: str, evaluated: int, unseen: int, spec: bool) -> dict:
+        return {
+            "config": config,
+            "qid": qid,
+            "correct": True,
+            "latency_s": 1.0,
+            "error": None,
+            "final_evaluated_tokens": evaluated,
+            "final_unseen_tokens": unseen,
+            "speculative": spec,
+            "speculation_saved_s": 0.5 if spec else 0.0,
+            "speculations_wasted": 0 if spec else 1,
+            "prewarm_calls": 3,
+        }
+
+    records = [rec("q1", "baseline", 100, 100, False), rec("q2", "baseline", 120, 120, False)]
+    records += [rec("q1", "livemind", 22, 20, True), rec("q2", "livemind", 22, 20, False)]
+    by_name = {s.config: s for s in summarize(records)}
+    live = by_name["livemind"]
+    assert live.evaluated_over_unseen == 1.1 and live.speculation_used == 0.5
+    assert live.wasted_per_question == 0.5 and live.median_saved_s == 0.5
+    text = render_markdown(list(by_name.values()))
+    assert "## Cache and speculation" in text and "1.10×" in text and "50.0%" in text

@@ -97,3 +97,22 @@ async def test_typo_while_typing_never_reaches_the_answer_prompt() -> None:
         final = backend.requests[-1].messages
         user_text = " ".join(m["content"].split("\n\n")[0] for m in final if m["role"] == "user")
         assert " ".join(user_text.split()) == TEXT  # the corrected text, nothing else
+
+
+async def test_think_time_lets_a_speculative_answer_run_before_enter() -> None:
+    # The answer takes ~0.3 s (6 words x 0.05 s); the typist pauses 1 s before Enter and
+    # speculation starts 0.2 s after the last key: the answer is ready at Enter.
+    backend = ScriptedBackend(
+        lambda r: "INFERENCE: x" if "still typing" in r.messages[-1]["content"] else "a b c d e f",
+        delay=0.05,
+    )
+    cfg = SessionConfig(min_len=3, speculate=True, speculate_after_s=0.2)
+    session = LiveSession(backend, cfg, speculation_timer=False)
+    start = time.perf_counter()
+    typed = await type_and_commit(session, TEXT, cpm=60000, fast=True, think_s=1.0)
+    assert typed.answer.speculative
+    assert typed.latency_s < 0.05 and typed.answer.speculation_saved_s > 0.5
+    assert time.perf_counter() - start >= 0.75  # the rest of the pause passed in real time
+    plain = LiveSession(backend, SessionConfig(min_len=3), speculation_timer=False)
+    typed = await type_and_commit(plain, TEXT, cpm=60000, fast=True, think_s=1.0)
+    assert not typed.answer.speculative and typed.latency_s >= 0.25

@@ -74,6 +74,18 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         help="v2: inference/wait; v1 adds background/hypothesize (default v2)",
     )
     g.add_argument("--max-tokens", type=int, default=512, help="answer token limit")
+    g.add_argument(
+        "--prewarm",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="prefill unread text into the cache while typing (default off)",
+    )
+    g.add_argument(
+        "--speculate",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="start the answer in the pause before Enter (default off)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +161,8 @@ def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> S
         action_set=args.actions,
         answer_max_tokens=args.max_tokens,
         answer_instruction=answer_instruction,
+        prewarm=args.prewarm,
+        speculate=args.speculate,
     ).validated()
 
 

@@ -20,8 +20,11 @@ class SessionConfig:
     at once with a step-by-step answer) or ``output-only`` (LiveMind's output prompt on
     the complete input, no inference stage). ``commit_policy``: on Enter, ``wait`` for an
     in-flight inference call to finish (the paper's behaviour) or ``cancel`` it.
-    ``prewarm``: in ``baseline``/``output-only`` mode, prefill the answer prompt of the
-    stable text while it is typed (when the backend can), so Enter finds it cached.
+    ``prewarm``: while the user types, prefill the text no call has read yet into the
+    cache (when the backend can), cut at whitespace every ``prewarm_min_chars`` new
+    characters, at the lowest priority, so Enter finds it cached.
+    ``speculate``: start the answer once the input has been idle ``speculate_after_s``
+    seconds and looks complete; Enter on unchanged text adopts it, any edit cancels it.
     """
 
     mode: str = "livemind"
@@ -36,6 +39,9 @@ class SessionConfig:
     commit_policy: str = "wait"
     max_history_turns: int = 8
     prewarm: bool = False
+    prewarm_min_chars: int = 24
+    speculate: bool = False
+    speculate_after_s: float = 0.6
 
     def validated(self) -> SessionConfig:
         """Return self, or raise ValueError naming the bad setting and the valid values."""
@@ -48,6 +54,10 @@ class SessionConfig:
             raise ValueError(f"min_len must be at least 1, got {self.min_len}")
         if self.inference_max_tokens < 1 or self.answer_max_tokens < 1:
             raise ValueError("max token limits must be at least 1")
+        if self.prewarm_min_chars < 1:
+            raise ValueError(f"prewarm_min_chars must be at least 1, got {self.prewarm_min_chars}")
+        if self.speculate_after_s < 0:
+            raise ValueError(f"speculate_after_s must be 0 or more, got {self.speculate_after_s}")
         if self.max_history_turns < 0:
             raise ValueError("max_history_turns must be 0 or more")
         return self

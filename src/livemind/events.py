@@ -3,8 +3,9 @@
 ``segment.committed {index, text}``, ``memory.invalidated {from_index}``,
 ``inference.started {call_id, start, end, segments}``, ``inference.delta {call_id, delta}``,
 ``inference.done {call_id, action, content, record}``, ``inference.cancelled {call_id}``,
-``response.created {mode}``, ``response.output_text.delta {delta}``,
-``response.done {text, timings, usage, calls}``, ``error {code, message}``.
+``speculation.started {text_chars}``, ``speculation.discarded {}``,
+``response.created {mode, speculative}``, ``response.output_text.delta {delta}``,
+``response.done {text, timings, usage, calls, speculative}``, ``error {code, message}``.
 """
 
 from __future__ import annotations

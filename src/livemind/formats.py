@@ -7,11 +7,16 @@ L = latest segments, S = sequential blocks):
 - ``u-pli``  one user message: the earlier prompt, the new part, then the notes.
 - ``ua-pil`` user = earlier prompt; assistant = all notes; user = the new part.
 - ``u-spi``  one user message of alternating "Prompt:"/"Note:" blocks.
-- ``ua-spi`` alternating user (segments) / assistant (note) turns; append-only.
+- ``ua-spi`` alternating user (segments) / assistant (note) turns.
+- ``aligned`` cache-aligned ua-spi: every call's prompt is the previous call's prompt plus
+  its reply plus the new text. The instructions live in the system prompt; each user turn
+  ends with a short stage mark (``[typing]`` / ``[done]``) that stays in the transcript,
+  and ``WAIT`` replies stay too (the next call starts after them instead of re-reading).
 
 Every layout serves both stages: the inference stage (the text is still arriving) and the
 output stage (the input is complete; answer it). The system prompt is the same for both
 stages and the stage instruction always comes last, so a shared prefix can be cached.
+With an empty instruction a layout gives the *prefix* of its next call (for prewarming).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from livemind.actions import ActionKind
 from livemind.backends.base import Message
 from livemind.memory import MemoryEntry
 
-FORMATS: tuple[str, ...] = ("u-pi", "u-pli", "ua-pil", "u-spi", "ua-spi")
+FORMATS: tuple[str, ...] = ("u-pi", "u-pli", "ua-pil", "u-spi", "ua-spi", "aligned")
+APPEND_ONLY_FORMATS = frozenset({"aligned"})
 DEFAULT_FORMAT = "ua-spi"
 
 SYSTEM_PROMPT = (
@@ -32,6 +38,9 @@ SYSTEM_PROMPT = (
     "results, so that the final answer can be short and quick."
 )
 BASELINE_SYSTEM_PROMPT = "You are a helpful assistant."
+
+TYPING_MARK = "[typing]"
+DONE_MARK = "[done]"
 
 _OPTIONAL_ACTIONS: dict[ActionKind, str] = {
     ActionKind.BACKGROUND: "BACKGROUND: <knowledge or context the question relies on>",
@@ -50,6 +59,22 @@ def inference_instruction(actions: Sequence[ActionKind]) -> str:
         "for the answer, in one line starting with INFERENCE:. Do not repeat earlier notes."
         f"{alternatives} Reply WAIT only if the newest text is too fragmentary to use."
     )
+
+
+def aligned_system_prompt(actions: Sequence[ActionKind], answer_instruction: str = "") -> str:
+    """The ``aligned`` format's one system prompt: both stages explained up front."""
+    extra = [line for kind, line in _OPTIONAL_ACTIONS.items() if kind in actions]
+    alternatives = f"{', '.join(extra)}, " if extra else ""
+    text = (
+        "You are a helpful assistant that reads the user's message while it is still being "
+        "typed; it arrives in pieces. After a piece that ends with "
+        f"{TYPING_MARK}, reply with one line: INFERENCE: <a fact or intermediate result the "
+        "newest piece lets you work out, not already in your earlier lines>, "
+        f"{alternatives}or WAIT if the newest piece is too fragmentary to use. "
+        f"A piece that ends with {DONE_MARK} completes the message: answer it, reusing your "
+        "INFERENCE lines and working out only what is still missing, in plain text."
+    )
+    return f"{text} {answer_instruction}".strip()
 
 
 def output_instruction(answer_instruction: str = "") -> str:
@@ -87,12 +112,15 @@ class PromptView:
     tail: str
 
     @classmethod
-    def build(cls, entries: Sequence[MemoryEntry], segments: Sequence[str]) -> PromptView:
-        """Pair inference entries with their text; wait entries roll into the next block."""
+    def build(
+        cls, entries: Sequence[MemoryEntry], segments: Sequence[str], *, keep_waits: bool = False
+    ) -> PromptView:
+        """Pair inference entries with their text; wait entries roll into the next block
+        (or, with ``keep_waits``, are blocks of their own with the note ``WAIT``)."""
         blocks: list[tuple[str, str]] = []
         start = 0
         for entry in entries:
-            if entry.action.keeps_content:
+            if keep_waits or entry.action.keeps_content:
                 blocks.append(("".join(segments[start : entry.end]).strip(), entry.action.render()))
                 start = entry.end
         return cls(tuple(blocks), "".join(segments[start:]).strip())
@@ -153,12 +181,22 @@ def _ua_spi(view: PromptView, instruction: str) -> list[Message]:
     return messages
 
 
+def _aligned(view: PromptView, instruction: str) -> list[Message]:
+    messages: list[Message] = []
+    for text, note in view.blocks:
+        messages.append(_user(_join(text, TYPING_MARK)))
+        messages.append({"role": "assistant", "content": note})
+    messages.append(_user(_join(view.tail, instruction)))
+    return messages
+
+
 _LAYOUTS: dict[str, Layout] = {
     "u-pi": _u_pi,
     "u-pli": _u_pli,
     "ua-pil": _ua_pil,
     "u-spi": _u_spi,
     "ua-spi": _ua_spi,
+    "aligned": _aligned,
 }
 
 
@@ -174,10 +212,14 @@ def inference_messages(
     view: PromptView,
     actions: Sequence[ActionKind],
     history: Sequence[Message] = (),
+    answer_instruction: str = "",
 ) -> list[Message]:
     """Chat messages for one inference-stage call."""
-    body = _LAYOUTS[check_format(fmt)](view, inference_instruction(actions))
-    return [{"role": "system", "content": SYSTEM_PROMPT}, *history, *body]
+    if check_format(fmt) in APPEND_ONLY_FORMATS:
+        instruction = TYPING_MARK
+    else:
+        instruction = inference_instruction(actions)
+    return _messages(fmt, view, instruction, actions, answer_instruction, history)
 
 
 def output_messages(
@@ -185,10 +227,42 @@ def output_messages(
     view: PromptView,
     answer_instruction: str = "",
     history: Sequence[Message] = (),
+    actions: Sequence[ActionKind] = (ActionKind.INFERENCE, ActionKind.WAIT),
 ) -> list[Message]:
     """Chat messages for the output stage (the input is complete)."""
-    body = _LAYOUTS[check_format(fmt)](view, output_instruction(answer_instruction))
-    return [{"role": "system", "content": SYSTEM_PROMPT}, *history, *body]
+    if check_format(fmt) in APPEND_ONLY_FORMATS:
+        instruction = DONE_MARK
+    else:
+        instruction = output_instruction(answer_instruction)
+    return _messages(fmt, view, instruction, actions, answer_instruction, history)
+
+
+def prefix_messages(
+    fmt: str,
+    view: PromptView,
+    actions: Sequence[ActionKind],
+    history: Sequence[Message] = (),
+    answer_instruction: str = "",
+) -> list[Message]:
+    """The messages the next call of either stage starts with (``view.tail`` being the
+    text so far): for prefilling the cache while the user types."""
+    return _messages(fmt, view, "", actions, answer_instruction, history)
+
+
+def _messages(
+    fmt: str,
+    view: PromptView,
+    instruction: str,
+    actions: Sequence[ActionKind],
+    answer_instruction: str,
+    history: Sequence[Message],
+) -> list[Message]:
+    if check_format(fmt) in APPEND_ONLY_FORMATS:
+        system = aligned_system_prompt(actions, answer_instruction)
+    else:
+        system = SYSTEM_PROMPT
+    body = _LAYOUTS[fmt](view, instruction)
+    return [{"role": "system", "content": system}, *history, *body]
 
 
 def _user(content: str) -> Message:
@@ -196,4 +270,4 @@ def _user(content: str) -> Message:
 
 
 def _join(text: str, instruction: str) -> str:
-    return f"{text}\n\n{instruction}" if text else instruction
+    return f"{text}\n\n{instruction}" if text and instruction else text or instruction

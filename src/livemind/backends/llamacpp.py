@@ -24,9 +24,11 @@ How this backend uses it:
 - the engine also opens its own OpenAI-compatible HTTP server on 127.0.0.1 (random
   port), exposed as :attr:`LlamaCppBackend.base_url`.
 
-``session_key`` is not mapped to a slot: llama.cpp already picks the slot whose cached
-prompt shares the longest prefix (``slot_prompt_similarity``) and keeps evicted prompts
-in a host-memory prompt cache. Pass ``Request.extra={"id_slot": n}`` to pin a slot.
+Session affinity: with several slots, calls (prewarm too) with a ``session_key`` carry
+``"id_slot"`` from :attr:`LlamaCppBackend.slot_map` so a conversation keeps its prefix
+on one slot; llama.cpp defers a request while its ``id_slot`` is busy, so when another
+conversation holds it and a slot is idle, the call goes without and llama.cpp picks one
+(longest cached prefix, else least recently used). ``Request.extra["id_slot"]`` wins.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ._usage import error_from_json, parse_usage
+from .affinity import SlotMap, hold_slot
 from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
 
 __all__ = ["LlamaCppBackend"]
@@ -186,6 +189,8 @@ class LlamaCppBackend(Backend):
         self._executor = ThreadPoolExecutor(
             max_workers=n_parallel + 2, thread_name_prefix="livemind-llamacpp"
         )
+        # session_key -> id_slot; nothing to choose with one slot
+        self.slot_map: SlotMap | None = SlotMap(n_parallel) if n_parallel > 1 else None
         self._calls: set[_Call] = set()
         self._lock = threading.RLock()
         self._closed = False
@@ -299,11 +304,13 @@ class LlamaCppBackend(Backend):
             self._calls.discard(call)
 
     async def stream(self, request: Request) -> AsyncIterator[Delta]:
+        body = self._body(request)
         # aclosing: closing this generator must close the inner one *now* (not at GC),
         # so that the engine is told to stop at its next chunk
-        async with contextlib.aclosing(self._run(self._body(request))) as deltas:
-            async for delta in deltas:
-                yield delta
+        with hold_slot(self.slot_map, request.session_key, body):
+            async with contextlib.aclosing(self._run(body)) as deltas:
+                async for delta in deltas:
+                    yield delta
 
     async def prewarm(self, request: Request) -> Usage | None:
         """Evaluate the chat prompt of ``request`` into the cache; generates one token.
@@ -315,10 +322,11 @@ class LlamaCppBackend(Backend):
         body["max_tokens"] = 0
         body.pop("stop", None)
         usage: Usage | None = None
-        async with contextlib.aclosing(self._run(body)) as deltas:
-            async for delta in deltas:
-                if delta.usage is not None:
-                    usage = delta.usage
+        with hold_slot(self.slot_map, request.session_key, body):
+            async with contextlib.aclosing(self._run(body)) as deltas:
+                async for delta in deltas:
+                    if delta.usage is not None:
+                        usage = delta.usage
         return usage
 
     async def reset_cache(self) -> None:

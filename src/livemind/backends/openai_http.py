@@ -34,7 +34,9 @@ from typing import Any
 
 import httpx
 
+from ._llama_probe import probe_llama
 from ._usage import error_from_json, parse_usage
+from .affinity import SlotMap, hold_slot
 from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
 
 __all__ = ["OpenAIBackend", "PREWARM_MODES"]
@@ -61,6 +63,10 @@ class OpenAIBackend(Backend):
     - ``extra_body``: merged into every request body (then ``Request.extra`` on top).
     - ``affinity_header``: header carrying ``Request.session_key`` (for routers that
       pin a conversation to a replica); ``None`` disables it.
+    - ``slot_affinity``: once :meth:`probe` (or the first prewarm in ``"auto"`` mode)
+      found a llama.cpp server with several slots, calls with a ``session_key`` also
+      carry ``"id_slot"`` from :attr:`slot_map` (see :mod:`livemind.backends.affinity`);
+      an ``id_slot`` in ``extra_body`` or ``Request.extra`` wins. ``False`` turns it off.
     - ``api_key``: sent as ``Authorization: Bearer <key>``.
     - ``timeout``: seconds for connecting and between two reads of the stream.
     """
@@ -76,6 +82,7 @@ class OpenAIBackend(Backend):
         extra_body: dict[str, Any] | None = None,
         affinity_header: str | None = "X-Session-ID",
         prewarm_mode: str = "auto",
+        slot_affinity: bool = True,
         timeout: float = 120.0,
         name: str | None = None,
     ) -> None:
@@ -96,6 +103,8 @@ class OpenAIBackend(Backend):
         self._mode = prewarm_mode
         self._cached_seen = False
         self._slots = 1
+        self.slot_affinity = slot_affinity
+        self.slot_map: SlotMap | None = None  # set by probe() for a multi-slot llama.cpp
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -124,50 +133,19 @@ class OpenAIBackend(Backend):
                 self._mode = "llama" if kind else "off"
             if slots:
                 self._slots = slots
+        if self._slots > 1 and (self.slot_map is None or self.slot_map.n_slots != self._slots):
+            self.slot_map = SlotMap(self._slots)  # used while slot_affinity is on
         return self.capabilities
 
     async def _probe_llama(self) -> tuple[bool, int | None]:
-        client = self._get_client()
-        is_llama = False
-        slots: int | None = None
+        url = self.root_url + "/props"
         try:
-            resp = await client.get(self.root_url + "/props", headers=self._headers(None))
+            info = await probe_llama(self._get_client(), self.root_url, self._headers(None))
         except httpx.TransportError as exc:  # down: leave "auto" unsettled
-            raise self._unreachable(self.root_url + "/props", exc) from exc
-        try:
-            if resp.status_code == 200:
-                data = resp.json()
-                settings = (
-                    data.get("default_generation_settings") if isinstance(data, dict) else None
-                )
-                if isinstance(settings, dict):
-                    is_llama = True
-                    n = data.get("total_slots")
-                    if isinstance(n, int) and n > 0:
-                        slots = n
-                    n_ctx = settings.get("n_ctx")  # per slot
-                    if isinstance(n_ctx, int) and n_ctx > 0 and self.context_size is None:
-                        self.context_size = n_ctx
-        except (httpx.HTTPError, ValueError):
-            pass
-        if slots is None:
-            try:
-                resp = await client.get(self.root_url + "/slots", headers=self._headers(None))
-                if resp.status_code == 200:
-                    data = resp.json()
-                    if (
-                        isinstance(data, list)
-                        and data
-                        and all(isinstance(s, dict) and "n_ctx" in s for s in data)
-                    ):
-                        is_llama = True
-                        slots = len(data)
-                        n_ctx = data[0].get("n_ctx")
-                        if isinstance(n_ctx, int) and self.context_size is None:
-                            self.context_size = n_ctx
-            except (httpx.HTTPError, ValueError):
-                pass
-        return is_llama, slots
+            raise self._unreachable(url, exc) from exc
+        if info.n_ctx is not None and self.context_size is None:
+            self.context_size = info.n_ctx
+        return info.is_llama, info.slots
 
     # ------------------------------------------------------------------ plumbing
 
@@ -349,10 +327,15 @@ class OpenAIBackend(Backend):
 
     async def stream(self, request: Request) -> AsyncIterator[Delta]:
         await self._resolve_model()
-        gen = self._stream_body(self._body(request), request.session_key)
-        async with contextlib.aclosing(gen) as deltas:
-            async for delta in deltas:
-                yield delta
+        body = self._body(request)
+        with hold_slot(self._slot_map_in_use(), request.session_key, body):
+            gen = self._stream_body(body, request.session_key)
+            async with contextlib.aclosing(gen) as deltas:
+                async for delta in deltas:
+                    yield delta
+
+    def _slot_map_in_use(self) -> SlotMap | None:
+        return self.slot_map if self.slot_affinity else None
 
     async def prewarm(self, request: Request) -> Usage | None:
         """Prefill ``request.messages`` into the server's cache (see the module doc)."""
@@ -371,10 +354,12 @@ class OpenAIBackend(Backend):
         elif self._mode == "vllm":
             body["max_tokens"] = 1
         usage: Usage | None = None
-        async with contextlib.aclosing(self._stream_body(body, request.session_key)) as deltas:
-            async for delta in deltas:
-                if delta.usage is not None:
-                    usage = delta.usage
+        with hold_slot(self._slot_map_in_use(), request.session_key, body):
+            gen = self._stream_body(body, request.session_key)
+            async with contextlib.aclosing(gen) as deltas:
+                async for delta in deltas:
+                    if delta.usage is not None:
+                        usage = delta.usage
         return usage
 
     # ------------------------------------------------------------------ lifecycle

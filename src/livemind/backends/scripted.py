@@ -19,7 +19,8 @@ class ScriptedBackend(Backend):
     ``script`` is either a function of the request or a sequence of replies used in turn
     (the last one repeats). ``delay`` seconds pass before each word, so tests can cancel
     mid-call. A reply that is a :class:`BackendError` instance is raised instead.
-    ``requests`` records every request received, in order.
+    ``requests`` records every request received, in order. With ``prewarm=True`` it also
+    accepts prefill-only calls (recorded in ``prewarm_requests``, ``prewarm_delay`` each).
     """
 
     name = "scripted"
@@ -30,13 +31,17 @@ class ScriptedBackend(Backend):
         *,
         delay: float = 0.0,
         model: str = "scripted",
+        prewarm: bool = False,
+        prewarm_delay: float = 0.0,
     ) -> None:
         self._script = script
         self._turn = 0
         self.delay = delay
         self.model = model
-        self.capabilities = Capabilities(prewarm=False, cached_tokens=False, slots=4)
+        self.capabilities = Capabilities(prewarm=prewarm, cached_tokens=False, slots=4)
+        self.prewarm_delay = prewarm_delay
         self.requests: list[Request] = []
+        self.prewarm_requests: list[Request] = []
         self.cancelled = 0
 
     def _next_reply(self, request: Request) -> str | BackendError:
@@ -69,3 +74,11 @@ class ScriptedBackend(Backend):
                 finish_reason="stop",
             )
         )
+
+    async def prewarm(self, request: Request) -> Usage | None:
+        if not self.capabilities.prewarm:
+            return None
+        self.prewarm_requests.append(request)
+        await asyncio.sleep(self.prewarm_delay)
+        prompt_chars = sum(len(m["content"]) for m in request.messages)
+        return Usage(prompt_tokens=prompt_chars // 4, completion_tokens=1)

@@ -55,6 +55,13 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="type on the wall clock instead of the virtual clock (slow)",
     )
+    p.add_argument(
+        "--think-s",
+        type=float,
+        default=1.0,
+        help="pause between the last key and Enter (default 1; 0 is the paper's protocol); "
+        "prewarm and speculation may use it",
+    )
     p.add_argument("--answer-max-tokens", type=int, default=512)
     p.add_argument("--inference-max-tokens", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -76,7 +83,7 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
     )
     out = Path(args.out)
     todo = len(questions) * len(configs) - len(
-        done_keys(out) & {(c.name, q.qid) for c in configs for q in questions}
+        done_keys(out, args.think_s) & {(c.name, q.qid) for c in configs for q in questions}
     )
     opened: dict[str | None, Backend] = {}
 
@@ -94,6 +101,7 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
         answer_max_tokens=args.answer_max_tokens,
         inference_max_tokens=args.inference_max_tokens,
         seed=args.seed,
+        think_s=args.think_s,
     )
     stats: dict[str, list[dict[str, Any]]] = defaultdict(list)
     bar = tqdm(total=todo, unit="run", disable=args.quiet, dynamic_ncols=True)

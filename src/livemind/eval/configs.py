@@ -8,6 +8,10 @@ baseline-type configs it is the only model used, e.g. ``baseline@qwen2.5-coder-0
 - ``output-only``       livemind's answer prompt on the complete input, no inference stage
 - ``livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]]``  simultaneous inference;
   missing parts take the defaults ``ua-spi/sentence/10/v2``.
+
+Flags go before ``@MODEL``: ``+prewarm`` prefills the text no call has read yet while it
+is typed; ``+spec`` starts the answer speculatively in the pause before Enter. E.g.
+``livemind/aligned+prewarm+spec``, ``baseline-prewarm+spec``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class BenchConfig:
     action_set: str = "v2"
     prewarm: bool = False
     output_model: str | None = None
+    speculate: bool = False
 
     def session_config(
         self, answer_instruction: str, *, answer_max_tokens: int, inference_max_tokens: int
@@ -41,27 +46,38 @@ class BenchConfig:
             min_len=self.min_len,
             action_set=self.action_set,
             prewarm=self.prewarm,
+            speculate=self.speculate,
             answer_instruction=answer_instruction,
             answer_max_tokens=answer_max_tokens,
             inference_max_tokens=inference_max_tokens,
         ).validated()
 
 
+FLAGS = ("prewarm", "spec")
+
+
 def parse_config(spec: str) -> BenchConfig:
     """Parse one configuration name (see the module docstring); ValueError if malformed."""
-    body, _, model = spec.strip().partition("@")
+    head, _, model = spec.strip().partition("@")
     model = model.strip() or None
-    suffix = f"@{model}" if model else ""
+    body, *flags = head.split("+")
+    for flag in flags:
+        if flag not in FLAGS:
+            raise ValueError(f"unknown flag +{flag} in {spec!r}; flags: +prewarm, +spec")
+    prewarm, speculate = "prewarm" in flags, "spec" in flags
     if body in ("baseline", "baseline-prewarm", "output-only"):
         mode = "output-only" if body == "output-only" else "baseline"
-        return BenchConfig(
-            body + suffix, mode, prewarm=body == "baseline-prewarm", output_model=model
-        )
+        prewarm = prewarm or body == "baseline-prewarm"
+        base = "baseline-prewarm" if mode == "baseline" and prewarm else body
+        flags_text = _flags(prewarm and mode != "baseline", speculate)
+        name = base + flags_text + (f"@{model}" if model else "")
+        return BenchConfig(name, mode, prewarm=prewarm, output_model=model, speculate=speculate)
     parts = body.split("/")
     if parts[0] != "livemind" or len(parts) > 5:
         raise ValueError(
             f"unknown configuration {spec!r}: use baseline, baseline-prewarm, output-only or "
-            "livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]], optionally @MODEL"
+            "livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]], then optional +prewarm, "
+            "+spec, @MODEL"
         )
     defaults = ["livemind", DEFAULT_FORMAT, "sentence", "10", "v2"]
     parts += defaults[len(parts) :]
@@ -71,12 +87,24 @@ def parse_config(spec: str) -> BenchConfig:
         raise ValueError(f"unknown granularity {granularity!r} in {spec!r}")
     if not min_len.isdigit() or int(min_len) < 1:
         raise ValueError(f"min_len must be a positive integer in {spec!r}")
-    name = "/".join(parts) + suffix
+    name = "/".join(parts) + _flags(prewarm, speculate) + (f"@{model}" if model else "")
     config = BenchConfig(
-        name, "livemind", fmt, granularity, int(min_len), actions, output_model=model
+        name,
+        "livemind",
+        fmt,
+        granularity,
+        int(min_len),
+        actions,
+        prewarm=prewarm,
+        output_model=model,
+        speculate=speculate,
     )
     config.session_config("", answer_max_tokens=1, inference_max_tokens=1)  # validates
     return config
+
+
+def _flags(prewarm: bool, speculate: bool) -> str:
+    return ("+prewarm" if prewarm else "") + ("+spec" if speculate else "")
 
 
 def parse_configs(specs: str) -> list[BenchConfig]:

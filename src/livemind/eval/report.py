@@ -75,6 +75,36 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return [line(header), line(["---"] * len(header)), *(line(r) for r in rows), ""]
 
 
+def _cache_table(summaries: Sequence[ConfigSummary]) -> list[str]:
+    head = ["config", "answer prompt: evaluated", "never seen", "evaluated / never seen"]
+    head += ["prewarm calls", "speculation used", "wasted per question", "head start"]
+    rows = [
+        [
+            f"`{s.config}`",
+            _f(s.median_final_evaluated, ".0f"),
+            _f(s.median_unseen_tokens, ".0f"),
+            _f(s.evaluated_over_unseen, ".2f", "×"),
+            _f(s.median_prewarm_calls, "g"),
+            _pct(s.speculation_used),
+            _f(s.wasted_per_question, ".2f"),
+            _s(s.median_saved_s),
+        ]
+        for s in summaries
+    ]
+    return [
+        "",
+        "## Cache and speculation",
+        "",
+        "Tokens of the answer call's prompt (medians): evaluated by the engine after Enter "
+        "vs never sent to it before in that run (tokenized with the engine's own template); "
+        "the ratio is over all questions (1.00× = nothing re-evaluated). Speculation: "
+        "share of answers started before Enter and adopted, speculative answers discarded "
+        "per question, and the median head start of the adopted ones.",
+        "",
+        *_table(head, rows),
+    ]
+
+
 def render_markdown(
     summaries: Sequence[ConfigSummary],
     *,
@@ -158,6 +188,9 @@ def render_markdown(
         "",
         *_table(head, rows),
     ]
+
+    if any(s.median_unseen_tokens is not None or s.speculation_used for s in summaries):
+        out += _cache_table(summaries)
 
     bins = [b for b in LENGTH_BINS if any(b in s.by_length for s in summaries)]
     if by_length and bins:

@@ -25,6 +25,7 @@ from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.typing import Typist, type_and_commit
+from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_root, unseen_tokens
 from livemind.session import LiveSession, SessionError
 
 _CALIBRATION_TEXT = " ".join(
@@ -42,6 +43,7 @@ class BenchOptions:
     answer_max_tokens: int = 512
     inference_max_tokens: int = 64
     seed: int = 42
+    think_s: float = 0.0  # pause between the last key and Enter
 
 
 @dataclass(slots=True)
@@ -66,8 +68,12 @@ async def measure_rates(backend: Backend) -> Rates:
     return Rates(evaluated / max(ttft, 1e-6), max(record.completion_tokens - 1, 1) / decode_time)
 
 
-def done_keys(path: Path) -> set[tuple[str, str]]:
-    """(config, qid) pairs already recorded in ``path`` (a missing file: none)."""
+def done_keys(path: Path, think_s: float | None = None) -> set[tuple[str, str]]:
+    """(config, qid) pairs already recorded in ``path`` (a missing file: none).
+
+    With ``think_s``, a file whose records were made with another pause before Enter is
+    refused (ValueError): resuming it would mix two protocols in one table.
+    """
     if not path.exists():
         return set()
     keys = set()
@@ -75,6 +81,12 @@ def done_keys(path: Path) -> set[tuple[str, str]]:
         if line.strip():
             rec = json.loads(line)
             keys.add((rec["config"], rec["qid"]))
+            had = rec.get("think_s", 0.0)
+            if think_s is not None and abs(had - think_s) > 1e-9:
+                raise ValueError(
+                    f"{path} holds runs with --think-s {had:g}; resume it with --think-s "
+                    f"{had:g} or write to another file"
+                )
     return keys
 
 
@@ -95,7 +107,14 @@ async def run_one(
         answer_max_tokens=opts.answer_max_tokens,
         inference_max_tokens=opts.inference_max_tokens,
     )
-    session = LiveSession(infer, scfg, output_backend=None if answer is infer else answer)
+    infer_log = RecordingBackend(infer)
+    answer_log = infer_log if answer is infer else RecordingBackend(answer)
+    session = LiveSession(
+        infer_log,
+        scfg,
+        output_backend=None if answer is infer else answer_log,
+        speculation_timer=not opts.fast,
+    )
     rng = random.Random(opts.seed * 1_000_003 + zlib.crc32(question.qid.encode()))
     typo = rng.random() < opts.typo_rate
     t = opts.typist
@@ -119,13 +138,19 @@ async def run_one(
     }
     try:
         typed = await type_and_commit(
-            session, text, typist=typist, fast=opts.fast, instant_suffix=suffix
+            session,
+            text,
+            typist=typist,
+            fast=opts.fast,
+            instant_suffix=suffix,
+            think_s=opts.think_s,
         )
     except (BackendError, SessionError) as err:
         return {**record, **_failed(str(err))}
     finally:
         await session.aclose()
-    out = typed.answer.output
+    got = typed.answer
+    out = got.output
     extracted = extract_answer(typed.answer.text, question.kind, len(question.options))
     evaluated = out.evaluated_tokens if out.evaluated_tokens is not None else out.prompt_tokens
     record.update(
@@ -143,9 +168,31 @@ async def run_one(
         final_evaluated_tokens=out.evaluated_tokens,
         answer_tokens=out.completion_tokens,
         limit_s=round(evaluated / rates.prefill + out.completion_tokens / rates.decode, 4),
+        final_unseen_tokens=await _unseen(answer_log),
+        think_s=opts.think_s,
+        prewarm_calls=len(got.prewarms),
+        prewarm_s=round(sum(r.wall_s for r in got.prewarms), 4),
+        speculative=got.speculative,
+        speculation_saved_s=round(got.speculation_saved_s, 4),
+        speculations_wasted=len(got.wasted),
         error=None,
     )
     return record
+
+
+async def _unseen(log: RecordingBackend) -> int | None:
+    """Tokens of the answer prompt no earlier call of this run had sent (None: the
+    backend cannot tokenize, or the answer call is missing)."""
+    root = llama_root(log)
+    if root is None or not log.sent:
+        return None
+    tokenizer = ChatTokenizer(root)
+    try:
+        return await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
+    except Exception:  # noqa: BLE001 - accounting must never fail a benchmark record
+        return None
+    finally:
+        await tokenizer.aclose()
 
 
 def _failed(message: str) -> dict[str, Any]:
@@ -164,6 +211,8 @@ def _failed(message: str) -> dict[str, Any]:
         "final_evaluated_tokens": None,
         "answer_tokens": 0,
         "limit_s": None,
+        "final_unseen_tokens": None,
+        "speculative": False,
         "error": message,
     }
 
@@ -182,7 +231,7 @@ async def run_bench(
     ``backends(model)`` returns the (shared, already open) backend of a config's answer
     model; ``None`` means the main model. Returns the number of new records.
     """
-    done = done_keys(out_path)
+    done = done_keys(out_path, opts.think_s)
     rates: dict[int, Rates] = {}
     written = 0
     out_path.parent.mkdir(parents=True, exist_ok=True)

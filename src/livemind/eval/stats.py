@@ -75,6 +75,13 @@ class ConfigSummary:
     paired_diff: float | None  # accuracy difference vs baseline (fraction), paired by qid
     paired_ci: tuple[float, float] | None
     n_pairs: int
+    median_final_evaluated: float | None = None  # answer call's evaluated prompt tokens
+    median_unseen_tokens: float | None = None  # of those, never sent to the engine before
+    evaluated_over_unseen: float | None = None  # sum evaluated / sum unseen (1.0 = ideal)
+    median_prewarm_calls: float | None = None
+    speculation_used: float | None = None  # share of answers adopted from a speculation
+    wasted_per_question: float | None = None  # discarded speculative answers (mean)
+    median_saved_s: float | None = None  # head start of adopted speculations
     by_length: dict[str, LengthBin] = field(default_factory=dict)
     latencies: tuple[float, ...] = field(default=(), repr=False)  # sorted, for the CDF plot
 
@@ -183,6 +190,28 @@ def _key(r: dict) -> tuple[str, str]:
     return (str(r.get("dataset", "")), str(r["qid"]))
 
 
+def _cache_and_speculation(ok: Sequence[dict]) -> dict[str, float | None]:
+    """Issue-4 statistics; None where the records predate those fields."""
+    both = [
+        (e, u)
+        for r in ok
+        if (e := _num(r.get("final_evaluated_tokens"))) is not None
+        and (u := _num(r.get("final_unseen_tokens"))) is not None
+    ]
+    unseen_sum = sum(u for _, u in both)
+    spec = [r for r in ok if "speculative" in r]
+    used = [r for r in spec if r.get("speculative")]
+    return {
+        "median_final_evaluated": _median(_nums(ok, "final_evaluated_tokens")),
+        "median_unseen_tokens": _median([u for _, u in both]),
+        "evaluated_over_unseen": sum(e for e, _ in both) / unseen_sum if unseen_sum else None,
+        "median_prewarm_calls": _median(_nums(ok, "prewarm_calls")),
+        "speculation_used": len(used) / len(spec) if spec else None,
+        "wasted_per_question": _mean(_nums(spec, "speculations_wasted")),
+        "median_saved_s": _median(_nums(used, "speculation_saved_s")),
+    }
+
+
 def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[ConfigSummary]:
     """One summary per configuration: the baseline first, then ``baseline-prewarm`` and
     ``output-only`` when present, then the rest by median latency (no data last). When
@@ -256,6 +285,7 @@ def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[Co
                 paired_diff=diff,
                 paired_ci=ci,
                 n_pairs=n_pairs,
+                **_cache_and_speculation(ok),
                 by_length={
                     b: LengthBin(
                         n=len(rs),

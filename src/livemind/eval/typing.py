@@ -10,9 +10,12 @@ with backspaces a few keys later. The plan is replayed on one of two clocks:
   calls take their real wall time and advance the clock by it, releasing the keys typed
   meanwhile at once. Nobody waits for the typing itself.
 
-Latency is measured from the moment the whole input is available (the last key) to the
-end of the answer; ``overhead_s`` is the part spent finishing an inference call that was
-still running when the input ended.
+Latency is measured from Enter to the end of the answer. Enter comes ``think_s`` after the
+last key (0: at once, the paper's protocol); ``overhead_s`` is the part of the latency spent
+finishing an inference call that was still running at Enter. During the think time the
+session may prefill (prewarm) and start a speculative answer, as it would for a person
+pausing before Enter: on the virtual clock the speculation starts once the session is idle
+and ``speculate_after_s`` has passed, and the rest of the pause then passes in real time.
 """
 
 from __future__ import annotations
@@ -100,10 +103,11 @@ async def type_and_commit(
     fast: bool = False,
     instant_suffix: str = "",
     on_text: Callable[[str], None] | None = None,
+    think_s: float = 0.0,
 ) -> TypedAnswer:
     """Type ``text`` as ``typist`` would (``cpm`` overrides its speed), add
-    ``instant_suffix`` at once with the last key (e.g. multiple-choice options), then
-    commit. ``on_text`` sees each real-time keystroke's text (for a live display)."""
+    ``instant_suffix`` at once with the last key (e.g. multiple-choice options), pause
+    ``think_s``, then commit. ``on_text`` sees each real-time keystroke's text."""
     typist = typist or Typist()
     if cpm is not None:
         typist = Typist(
@@ -122,6 +126,10 @@ async def type_and_commit(
                 on_text(snapshot)
         await asyncio.sleep(max(0.0, keys[-1][0] - (time.perf_counter() - start)))
     session.set_text(text + instant_suffix)
+    if fast:
+        overhead = max(0.0, overhead + await _think_virtual(session, think_s, overhead) - think_s)
+    else:
+        await asyncio.sleep(think_s)  # the session's own timer starts any speculation
     answer = await session.commit()
     overhead += answer.wait_s
     latency = overhead + answer.latency_s - answer.wait_s
@@ -150,6 +158,21 @@ async def _replay_virtual(session: LiveSession, keys: list[Keystroke]) -> float:
         else:
             clock = keys[applied][0]
     return max(0.0, clock - end)
+
+
+async def _think_virtual(session: LiveSession, think_s: float, already: float) -> float:
+    """The pause before Enter on the virtual clock (``already`` seconds of it were spent
+    before the last key was handed over); returns the time the session then kept
+    working (what goes beyond the pause is overhead)."""
+    if think_s <= 0:
+        return 0.0
+    started = time.perf_counter()
+    await session.settled()
+    busy = time.perf_counter() - started
+    spec_at = max(already + busy, session.config.speculate_after_s)
+    if session.config.speculate and spec_at < think_s and session.speculate():
+        await asyncio.sleep(think_s - spec_at)  # the speculative answer runs meanwhile
+    return busy
 
 
 def _typo_position(text: str, rng: random.Random) -> int | None:

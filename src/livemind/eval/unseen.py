@@ -1,0 +1,108 @@
+"""How many tokens of the answer prompt the engine had never seen (cache accounting).
+
+:class:`RecordingBackend` wraps a backend for one evaluation run and logs every prompt it
+was sent (and the reply it produced). :func:`unseen_tokens` then tokenizes the answer
+prompt with the engine's own chat template and tokenizer (llama.cpp's ``/apply-template``
+and ``/tokenize``) and subtracts the longest token prefix it shares with any earlier
+call's prompt + reply: what remains had to be evaluated after Enter however good the
+cache, so the answer call's ``evaluated_tokens`` should come close to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from livemind.backends.base import Backend, Capabilities, Delta, Message, Request, Usage
+
+Sent = tuple[list[Message], str]  # (prompt messages, reply text)
+
+
+class RecordingBackend(Backend):
+    """Forwards every call to ``inner``; ``sent`` logs (messages, reply) in completion
+    order (prewarms with an empty reply). It does not own ``inner``."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.model = inner.model
+        self.context_size = inner.context_size
+        self.sent: list[Sent] = []
+
+    @property
+    def capabilities(self) -> Capabilities:  # type: ignore[override]
+        return self.inner.capabilities
+
+    async def stream(self, request: Request) -> AsyncIterator[Delta]:
+        parts: list[str] = []
+        try:
+            async for delta in self.inner.stream(request):
+                parts.append(delta.text)
+                yield delta
+        finally:
+            self.sent.append((list(request.messages), "".join(parts)))
+
+    async def prewarm(self, request: Request) -> Usage | None:
+        usage = await self.inner.prewarm(request)
+        self.sent.append((list(request.messages), ""))
+        return usage
+
+    async def reset_cache(self) -> None:
+        await self.inner.reset_cache()
+
+
+def llama_root(backend: Backend) -> str | None:
+    """The root URL of a llama.cpp server behind ``backend``, if there is one."""
+    from livemind.backends.llamacpp import LlamaCppBackend
+    from livemind.backends.openai_http import OpenAIBackend
+
+    inner = backend.inner if isinstance(backend, RecordingBackend) else backend
+    if isinstance(inner, LlamaCppBackend):
+        return inner.base_url.removesuffix("/v1")
+    if isinstance(inner, OpenAIBackend) and inner.resolved_prewarm_mode == "llama":
+        return inner.root_url
+    return None
+
+
+class ChatTokenizer:
+    """Token ids of chat prompts, from a llama.cpp server's own template and tokenizer."""
+
+    def __init__(self, root_url: str, timeout: float = 30.0) -> None:
+        self.root_url = root_url.rstrip("/")
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        resp = await self._client.post(self.root_url + path, json=body)
+        resp.raise_for_status()
+        return resp.json()
+
+    async def tokens(self, messages: list[Message], reply: str = "") -> list[int]:
+        """The tokens of ``messages`` as the chat template renders them, then ``reply``."""
+        prompt = (await self._post("/apply-template", {"messages": messages}))["prompt"]
+        body = {"content": prompt + reply, "add_special": False, "parse_special": True}
+        return list((await self._post("/tokenize", body))["tokens"])
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+async def unseen_tokens(tokenizer: ChatTokenizer, final: Sent, earlier: list[Sent]) -> int:
+    """Tokens of ``final``'s prompt not covered by the longest prefix shared with any
+    ``earlier`` call's prompt + reply."""
+    target = await tokenizer.tokens(final[0])
+    best = 0
+    for messages, reply in earlier:
+        seen = await tokenizer.tokens(messages, reply)
+        best = max(best, _common_prefix(target, seen))
+    return len(target) - best
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

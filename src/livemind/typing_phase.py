@@ -1,0 +1,271 @@
+"""The typing phase of a :class:`~livemind.session.LiveSession`: while the user types,
+one worker runs one model call at a time, inference calls first, then prefill-only
+prewarm calls; and the speculative answer once the input rests and looks complete.
+
+:class:`TypingPhase` is a mixin of ``LiveSession`` (it uses the session's state: the
+segmenter, the memory, the config, the backends and ``_emit``); see ``session.py`` for
+the contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from livemind.actions import action_set, parse_action
+from livemind.answering import Speculation, looks_complete, prewarm_cut
+from livemind.backends.base import BackendError, Message, Request
+from livemind.calls import CallRecord, stream_call
+from livemind.formats import inference_messages, prefix_messages
+
+if TYPE_CHECKING:
+    from livemind.backends.base import Backend
+    from livemind.config import SessionConfig
+    from livemind.memory import InferenceMemory
+    from livemind.segment import Segmenter
+
+# An action is one short paragraph; whatever a model rambles after a blank line is dropped.
+INFERENCE_STOP = ("\n\n",)
+
+
+@dataclass(slots=True)
+class _Call:
+    call_id: int
+    kind: str  # "inference" | "prewarm"
+    start: int
+    segments: tuple[str, ...]
+    task: asyncio.Task[None]
+    cut: int = 0  # prewarm: characters of the text it prefills
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    kind: str
+    start: int = 0
+    segments: tuple[str, ...] = ()
+    cut: int = 0
+
+
+class TypingPhase:
+    """Mixin: the typing-phase worker, prewarm and speculation of a LiveSession.
+
+    Besides the state below it uses LiveSession's ``text``, ``history``, ``busy``,
+    ``_append_only``, ``_stable_texts``, ``_view``, ``_emit`` and OutputStage's
+    ``_answer_messages``, ``_answer_request``, ``_output_record``.
+    """
+
+    config: SessionConfig
+    backend: Backend
+    output_backend: Backend
+    segmenter: Segmenter
+    memory: InferenceMemory
+    calls: list[CallRecord]
+    prewarms: list[CallRecord]
+    wasted: list[CallRecord]
+    trace: list[dict[str, Any]]
+    speculation_timer: bool
+    _cached_text: str  # a prefix of the text the model has already read
+    _failed_upto: int
+    _call: _Call | None
+    _committing: bool
+    _speculation: Speculation | None
+    _timer: asyncio.TimerHandle | None
+    _last_edit: float
+    _worker: asyncio.Task[None] | None
+    _wake: asyncio.Event
+    _idle: asyncio.Event
+    _next_call_id: int
+
+    def _kick(self) -> None:
+        """Wake the worker if a typing-phase call is due."""
+        if self._next_job() is not None:
+            self._idle.clear()
+            self._ensure_worker()
+            self._wake.set()
+
+    def _inference_due(self) -> bool:
+        if self._committing or self.config.mode != "livemind":
+            return False
+        done = max(self.memory.seen_upto, self._failed_upto)
+        return len(self.segmenter.segments) > done
+
+    def _next_job(self) -> _Job | None:
+        """The next typing-phase call: inference first, then prewarm, else None."""
+        if self._committing:
+            return None
+        if self._inference_due():
+            memory = self.memory
+            start = memory.seen_upto if self._append_only else memory.pending_from
+            return _Job("inference", start, tuple(self._stable_texts()[start:]))
+        target = self.backend if self.config.mode == "livemind" else self.output_backend
+        if not (self.config.prewarm and target.capabilities.prewarm):
+            return None
+        cut = prewarm_cut(self.text, len(self._cached_text), self.config.prewarm_min_chars)
+        return None if cut is None else _Job("prewarm", cut=cut)
+
+    def _prewarm_text(self, call: _Call) -> str:
+        return self.text[: call.cut] if len(self.text) >= call.cut else "\0"
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while (job := self._next_job()) is not None:
+                self._next_call_id += 1
+                call_id = self._next_call_id
+                if job.kind == "inference":
+                    coro = self._inference_call(call_id, job.start, job.segments)
+                else:
+                    coro = self._prewarm_call(job.cut)
+                task = asyncio.get_running_loop().create_task(coro)
+                self._call = _Call(call_id, job.kind, job.start, job.segments, task, job.cut)
+                await asyncio.wait({task})
+                self._call = None
+                if task.cancelled() and job.kind == "inference":
+                    self._emit("inference.cancelled", call_id=call_id)
+            self._idle.set()
+            self._maybe_speculate()
+
+    async def _inference_call(self, call_id: int, start: int, segments: tuple[str, ...]) -> None:
+        cfg = self.config
+        allowed = action_set(cfg.action_set)
+        view = self._view(self._stable_texts()[: start + len(segments)])
+        messages = inference_messages(
+            cfg.format, view, allowed, self.history, cfg.answer_instruction
+        )
+        record = CallRecord("inference", self.backend.model)
+        self.calls.append(record)
+        self._emit(
+            "inference.started",
+            call_id=call_id,
+            start=start,
+            end=start + len(segments),
+            segments=list(segments),
+        )
+        request = Request(
+            messages,
+            max_tokens=cfg.inference_max_tokens,
+            temperature=cfg.temperature,
+            stop=list(INFERENCE_STOP),
+            session_key=self.session_id,
+        )
+        try:
+            reply = await stream_call(
+                self.backend,
+                request,
+                record,
+                clock=self.clock,
+                on_delta=lambda d: self._emit("inference.delta", call_id=call_id, delta=d),
+            )
+        except BackendError as err:
+            self._failed_upto = start + len(segments)
+            self._emit("error", code=err.code, message=err.message, stage="inference")
+            return
+        action = parse_action(reply, allowed)
+        record.action = action.kind.value
+        stable = self._stable_texts()
+        if tuple(stable[start : start + len(segments)]) != segments:
+            return  # defensive: the text changed under the call; its result is stale
+        self.memory.add(start, segments, action)
+        covered = "".join(stable[: start + len(segments)])
+        if len(covered) > len(self._cached_text):
+            self._cached_text = covered
+        trace = {"segments": list(segments), "action": action.kind.value, "content": action.content}
+        self.trace.append(trace)
+        self._emit("inference.done", call_id=call_id, **trace, record=record.to_dict())
+
+    def _prewarm_messages(self, cut: int) -> list[Message]:
+        """The start of the next call's prompt, with the text up to ``cut``."""
+        cfg = self.config
+        if cfg.mode != "livemind":
+            return self._answer_messages(self.text[:cut])
+        stable = self._stable_texts()
+        partial = self.text[len("".join(stable)) : cut]
+        view = self._view([*stable, partial] if partial else stable)
+        allowed = action_set(cfg.action_set)
+        return prefix_messages(cfg.format, view, allowed, self.history, cfg.answer_instruction)
+
+    async def _prewarm_call(self, cut: int) -> None:
+        """Prefill the prompt of the next call with the text up to ``cut``."""
+        target = self.backend if self.config.mode == "livemind" else self.output_backend
+        text = self.text[:cut]
+        record = CallRecord("prewarm", target.model)
+        self.prewarms.append(record)
+        request = Request(self._prewarm_messages(cut), max_tokens=1, session_key=self.session_id)
+        start = self.clock()
+        record.started_s = start
+        try:
+            usage = await target.prewarm(request)
+        except BackendError as err:
+            self._cached_text = text  # not retried for this text
+            self._emit("error", code=err.code, message=err.message, stage="prewarm")
+            return
+        except asyncio.CancelledError:
+            record.cancelled = True
+            raise
+        finally:
+            record.wall_s = self.clock() - start
+        if usage is not None:
+            record.add_usage(usage)
+        if self.text.startswith(text) and len(text) > len(self._cached_text):
+            self._cached_text = text
+
+    async def settled(self) -> None:
+        """Wait until no typing-phase call is in flight or due."""
+        await self._idle.wait()
+
+    # ----- speculation ----------------------------------------------------------------
+    def _arm_speculation_timer(self) -> None:
+        if not (self.config.speculate and self.speculation_timer):
+            return
+        loop = asyncio.get_running_loop()
+        self._last_edit = loop.time()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(self.config.speculate_after_s, self._maybe_speculate)
+
+    def _maybe_speculate(self) -> None:
+        if not (self.config.speculate and self.speculation_timer) or self._timer is None:
+            return
+        idle = asyncio.get_running_loop().time() - self._last_edit
+        if idle >= self.config.speculate_after_s - 1e-3:
+            self.speculate()
+
+    def speculate(self) -> bool:
+        """Start the answer now, before Enter, if the session is idle and the text looks
+        complete. Returns whether a speculative answer is running for the current text."""
+        if not self.config.speculate or self._committing or self.busy:
+            return False
+        if not looks_complete(self.text):
+            return False
+        messages = self._answer_messages(self.text, final=True)
+        spec = self._speculation
+        if spec is not None and spec.usable and spec.messages == messages:
+            return True
+        self._discard_speculation()
+        spec = Speculation(messages, self._output_record())
+        spec.record.extra["speculative"] = True
+        spec.task = asyncio.get_running_loop().create_task(
+            stream_call(
+                self.output_backend,
+                self._answer_request(messages),
+                spec.record,
+                clock=self.clock,
+                on_delta=spec.on_delta,
+            )
+        )
+        self._speculation = spec
+        self._emit("speculation.started", text_chars=len(self.text))
+        return True
+
+    def _discard_speculation(self) -> None:
+        spec, self._speculation = self._speculation, None
+        if spec is not None:
+            spec.cancel()
+            self.wasted.append(spec.record)
+            self._emit("speculation.discarded")

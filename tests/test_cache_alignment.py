@@ -1,0 +1,110 @@
+"""Cache alignment, prewarm and speculation with the real smollm2-135m model, through the
+embedded engine and through llama.cpp's own HTTP server (several slots)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from livemind.backends.base import Backend
+from livemind.backends.openai_http import OpenAIBackend
+from livemind.config import SessionConfig
+from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_root, unseen_tokens
+from livemind.session import LiveSession
+
+pytestmark = pytest.mark.model
+
+QUESTION = (
+    "A farmer keeps 12 cows and 30 chickens on a small farm near the river. "
+    "Every cow gives 9 litres of milk a day and every chicken lays one egg a day. "
+    "The farmer sells milk for 2 dollars a litre and eggs for 25 cents each. "
+    "How much money does the farmer make in one week from milk and eggs together?"
+)
+
+
+async def type_slowly(session: LiveSession, text: str) -> None:
+    """Key by key, letting every due call finish (as a person typing slower than the
+    model works)."""
+    for i in range(1, len(text) + 1):
+        session.set_text(text[:i])
+        await session.settled()
+
+
+async def streamed_then_answered(backend: Backend, session_id: str, **cfg: Any) -> tuple:
+    log = RecordingBackend(backend)
+    config = SessionConfig(min_len=3, inference_max_tokens=12, answer_max_tokens=4, **cfg)
+    session = LiveSession(log, config, session_id=session_id)
+    await type_slowly(session, QUESTION)
+    answer = await session.commit()
+    await session.aclose()
+    root = llama_root(backend)
+    assert root is not None
+    tokenizer = ChatTokenizer(root)
+    try:
+        unseen = await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
+    finally:
+        await tokenizer.aclose()
+    return answer, unseen
+
+
+@pytest.mark.parametrize("fmt", ["aligned", "ua-spi"])
+async def test_embedded_answer_call_evaluates_only_the_unseen_tail(llama_backend, fmt) -> None:
+    await llama_backend.reset_cache()
+    answer, unseen = await streamed_then_answered(
+        llama_backend, f"align-{fmt}", format=fmt, prewarm=True, prewarm_min_chars=12
+    )
+    out = answer.output
+    assert answer.calls and answer.prewarms  # inference calls and prefill-only calls ran
+    assert out.evaluated_tokens is not None and out.cached_tokens is not None
+    # llama.cpp re-evaluates at most a token or two at the seam of a cached prefix
+    assert out.evaluated_tokens <= unseen + 2, (out.evaluated_tokens, unseen)
+    assert unseen < 0.25 * out.prompt_tokens  # and what is unseen is only the tail
+    assert out.cached_tokens >= out.prompt_tokens - unseen - 2
+
+
+async def test_without_prewarm_the_last_sentence_is_evaluated_after_enter(llama_backend) -> None:
+    await llama_backend.reset_cache()
+    answer, unseen = await streamed_then_answered(llama_backend, "align-cold", format="aligned")
+    last_sentence_tokens = 12  # "How much money ... together?" is ~18 tokens
+    assert answer.output.evaluated_tokens >= last_sentence_tokens
+    assert answer.output.evaluated_tokens <= unseen + 2
+
+
+async def test_http_answer_call_evaluates_only_the_unseen_tail(llama_backend) -> None:
+    await llama_backend.reset_cache()
+    http = OpenAIBackend(llama_backend.base_url)
+    await http.probe()
+    assert http.capabilities.prewarm and http.capabilities.slots == 2
+    try:
+        answer, unseen = await streamed_then_answered(
+            http, "align-http", format="aligned", prewarm=True, prewarm_min_chars=12
+        )
+    finally:
+        await http.aclose()
+    out = answer.output
+    assert answer.prewarms and out.evaluated_tokens is not None
+    assert out.evaluated_tokens <= unseen + 2, (out.evaluated_tokens, unseen)
+    assert unseen < 0.25 * out.prompt_tokens
+
+
+async def test_speculation_is_used_on_unchanged_text_and_dropped_on_edit(llama_backend) -> None:
+    cfg = SessionConfig(speculate=True, speculate_after_s=0.1, answer_max_tokens=8)
+    session = LiveSession(llama_backend, cfg, session_id="speculate")
+    events: list = []
+    session.on(events.append)
+    session.set_text("What is the capital of France?")
+    await asyncio.sleep(1.5)  # the pause before Enter: the answer runs meanwhile
+    answer = await session.commit()
+    assert answer.speculative and answer.text.strip()
+    assert answer.speculation_saved_s > 0 and not answer.wasted
+    assert "speculation.started" in [e.type for e in events]
+
+    session.set_text("What is the capital of Spain?")
+    await asyncio.sleep(0.4)  # speculation starts on this text ...
+    session.set_text("What is the capital of Spain? Answer in one word.")  # ... then an edit
+    answer = await session.commit()
+    assert not answer.speculative and len(answer.wasted) == 1
+    assert "speculation.discarded" in [e.type for e in events]
+    await session.aclose()

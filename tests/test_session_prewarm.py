@@ -1,0 +1,145 @@
+"""Prewarm, speculation and the aligned format in the session, with the scripted test
+double (no model: these check the scheduling logic; the cache effects are checked with a
+real model in test_cache_alignment.py)."""
+
+import asyncio
+
+from livemind.answering import looks_complete, prewarm_cut
+from livemind.backends.base import Request
+from livemind.backends.scripted import ScriptedBackend
+from livemind.config import SessionConfig
+from livemind.formats import DONE_MARK, TYPING_MARK
+from livemind.session import LiveSession
+
+TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
+QUESTION = "Which planet is known as the red planet?\nA. Venus\nB. Mars"
+
+
+def is_inference(request: Request) -> bool:
+    last = request.messages[-1]["content"]
+    return "still typing" in last or last.endswith(TYPING_MARK)
+
+
+def script(request: Request) -> str:
+    return "INFERENCE: noted" if is_inference(request) else "The answer is (B)."
+
+
+def make(**cfg) -> tuple[LiveSession, ScriptedBackend, list]:
+    delay = cfg.pop("delay", 0.0)
+    timer = cfg.pop("timer", True)
+    backend = ScriptedBackend(script, delay=delay, prewarm=True, prewarm_delay=delay)
+    session = LiveSession(backend, SessionConfig(min_len=3, **cfg), speculation_timer=timer)
+    events: list = []
+    session.on(events.append)
+    return session, backend, events
+
+
+async def type_text(session: LiveSession, text: str) -> None:
+    for i in range(1, len(text) + 1):
+        session.set_text(text[:i])
+        await session.settled()
+
+
+def test_prewarm_cut_is_before_whitespace_and_spaced() -> None:
+    assert prewarm_cut("The quick brown fox", 0, 5) == len("The quick brown")
+    assert prewarm_cut("The quick brown fox ", 0, 5) == len("The quick brown fox")
+    assert prewarm_cut("The quick brown fox", 12, 5) is None  # only 3 new characters
+    assert prewarm_cut("Nospace", 0, 1) is None
+
+
+def test_looks_complete() -> None:
+    assert looks_complete("How many are left?")
+    assert looks_complete(QUESTION)
+    assert looks_complete("Compute 2+2.")
+    assert not looks_complete("How many are")
+    assert not looks_complete("   ")
+
+
+async def test_livemind_prewarms_the_unfinished_sentence() -> None:
+    session, backend, _ = make(prewarm=True, prewarm_min_chars=8)
+    await type_text(session, "Tom has three apples and a very long sentence keeps")
+    assert backend.prewarm_requests, "no prefill-only call while the sentence was typed"
+    texts = [r.messages[-1]["content"] for r in backend.prewarm_requests]
+    assert all("Tom has three apples and a very long sentence keeps".startswith(t) for t in texts)
+    assert texts == sorted(texts, key=len) and len(set(texts)) == len(texts)
+    assert not backend.requests  # no stable segment yet: no inference call
+
+
+async def test_prewarm_never_runs_ahead_of_a_due_inference_call() -> None:
+    session, backend, events = make(prewarm=True, prewarm_min_chars=4, delay=0.01)
+    for i in range(1, len(TEXT) + 1):
+        session.set_text(TEXT[:i])
+        await asyncio.sleep(0)
+    await session.settled()
+    # every stable segment was read by an inference call despite the prewarm traffic
+    assert session.memory.seen_upto == len(session.segmenter.segments) == 3
+    answer = await session.commit()
+    assert answer.prewarms and all(not r.cancelled or r.wall_s >= 0 for r in answer.prewarms)
+    assert answer.busy_s >= sum(r.wall_s for r in answer.prewarms)
+
+
+async def test_baseline_prewarm_uses_the_answer_prompt() -> None:
+    session, backend, _ = make(mode="baseline", prewarm=True, prewarm_min_chars=10)
+    await type_text(session, TEXT)
+    assert backend.prewarm_requests
+    last = backend.prewarm_requests[-1].messages[-1]["content"]
+    assert TEXT.startswith(last.split("\n\n")[0])
+    await session.commit()
+
+
+async def test_aligned_keeps_waits_and_history_transcript() -> None:
+    replies = iter(["WAIT", "INFERENCE: 3 + 4 = 7", "INFERENCE: 7 - 1 = 6"])
+
+    def aligned_script(request: Request) -> str:
+        return next(replies, "INFERENCE: x") if is_inference(request) else "6 apples."
+
+    backend = ScriptedBackend(aligned_script)
+    session = LiveSession(backend, SessionConfig(format="aligned", min_len=3))
+    await type_text(session, TEXT)
+    inference = [r for r in backend.requests if is_inference(r)]
+    assert [r.messages[-1]["content"] for r in inference] == [
+        f"Tom has three apples.\n\n{TYPING_MARK}",
+        f"He buys four more.\n\n{TYPING_MARK}",
+        f"Then he eats one of them.\n\n{TYPING_MARK}",
+    ]
+    assert inference[1].messages[2] == {"role": "assistant", "content": "WAIT"}
+    await session.commit()
+    final = backend.requests[-1].messages
+    assert final[-1]["content"] == f"How many are left?\n\n{DONE_MARK}"
+    assert final[: len(inference[-1].messages)] == inference[-1].messages
+    # the next turn extends the whole transcript of this one
+    assert session.history == [*final[1:], {"role": "assistant", "content": "6 apples."}]
+
+
+async def test_speculation_is_adopted_when_the_text_is_unchanged() -> None:
+    session, backend, events = make(speculate=True, speculate_after_s=0.05, delay=0.02)
+    await type_text(session, QUESTION)
+    await asyncio.sleep(0.3)  # idle: the answer starts and finishes before Enter
+    assert "speculation.started" in [e.type for e in events]
+    outputs_before = len(backend.requests)
+    answer = await session.commit()
+    assert answer.speculative and answer.text == "The answer is (B)."
+    assert len(backend.requests) == outputs_before  # no second output call
+    assert answer.speculation_saved_s > 0 and answer.latency_s < 0.05
+    deltas = "".join(e.data["delta"] for e in events if e.type == "response.output_text.delta")
+    assert deltas == "The answer is (B)."  # held back until Enter, then released
+
+
+async def test_speculation_is_discarded_when_the_text_changes() -> None:
+    session, backend, events = make(speculate=True, timer=False, delay=0.05)
+    await type_text(session, QUESTION)
+    assert session.speculate()
+    session.set_text(QUESTION + "\nC. Jupiter")
+    assert "speculation.discarded" in [e.type for e in events]
+    answer = await session.commit()
+    assert not answer.speculative and len(answer.wasted) == 1 and answer.wasted[0].cancelled
+    assert "C. Jupiter" in backend.requests[-1].messages[-1]["content"]
+    assert answer.busy_s >= answer.wasted[0].wall_s
+
+
+async def test_no_speculation_on_text_that_looks_unfinished() -> None:
+    session, backend, events = make(speculate=True, speculate_after_s=0.01)
+    await type_text(session, "Which planet is known as")
+    await asyncio.sleep(0.1)
+    assert not session.speculate()
+    assert "speculation.started" not in [e.type for e in events]
