@@ -332,7 +332,7 @@ async def test_prewarm_vllm_and_sglang_bodies(canned: tuple[str, Canned]) -> Non
     url, state = canned
     for mode, check in (
         ("vllm", lambda b: b["max_tokens"] == 1),
-        ("sglang", lambda b: b["max_new_tokens"] == 0 and "max_tokens" not in b),
+        ("sglang", lambda b: b["max_tokens"] == 1 and "max_new_tokens" not in b),
     ):
         backend = OpenAIBackend(url, model="m", prewarm_mode=mode)
         usage = await backend.prewarm(Request(user("hi"), stop=["x"]))

@@ -13,7 +13,9 @@ Prewarm (``prewarm_mode``): a chat request on the same messages that evaluates t
 prompt into the server's prefix cache and generates (almost) nothing:
 
 - ``"llama"``: llama-server, ``max_tokens: 0`` (llama.cpp still samples one token);
-- ``"sglang"``: ``max_new_tokens: 0`` instead of ``max_tokens`` (not verified here);
+- ``"sglang"``: ``max_tokens: 1`` (SGLang's OpenAI route reads ``max_tokens: 0`` as
+  unset and has no ``max_new_tokens`` field; its native ``/generate`` does, but needs the
+  templated prompt, so one sampled token is the price of using the chat route);
 - ``"vllm"``: ``max_tokens: 1`` (vLLM rejects 0; needs prefix caching enabled);
 - ``"off"``: no prewarm;
 - ``"auto"``: on first need, ``GET {root}/props`` (llama.cpp answers with
@@ -348,10 +350,7 @@ class OpenAIBackend(Backend):
         body.pop("stop", None)
         if self._mode == "llama":
             body["max_tokens"] = 0
-        elif self._mode == "sglang":
-            body.pop("max_tokens", None)
-            body["max_new_tokens"] = 0
-        elif self._mode == "vllm":
+        elif self._mode in ("sglang", "vllm"):
             body["max_tokens"] = 1
         usage: Usage | None = None
         with hold_slot(self._slot_map_in_use(), request.session_key, body):
