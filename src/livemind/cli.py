@@ -1,4 +1,4 @@
-"""Command line: ``livemind demo | chat | models``."""
+"""Command line: ``livemind demo | chat | serve | models | bench | report``."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "--ctx",
         type=int,
         default=8192,
-        help="embedded engine: total context in tokens, split over the slots (default 8192)",
+        help="embedded engine: total context in tokens, split over the slots (default %(default)s)",
     )
     g.add_argument(
         "--parallel",
         type=int,
         default=2,
-        help="embedded engine: parallel sequences (slots) (default 2)",
+        help="embedded engine: parallel sequences (slots) (default %(default)s)",
     )
     g.add_argument(
         "--api-key",
@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="interactive multi-turn chat in the terminal")
     _add_model_options(chat)
     _add_session_options(chat)
+
+    serve = sub.add_parser("serve", help="the live protocol server and browser playground")
+    _add_model_options(serve)
+    _add_session_options(serve)
+    from livemind.server.serve import add_serve_arguments
+
+    add_serve_arguments(serve)
+    serve.set_defaults(parallel=4, ctx=16384)  # several people at once
 
     sub.add_parser("models", help="list model presets and what is installed")
 
@@ -208,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     config=_session_config(args, DEMO_ANSWER_INSTRUCTION),
                 )
                 asyncio.run(run_demo(backend, out, opts))
+            elif args.command == "serve":
+                from livemind.server.serve import run_serve
+
+                run_serve(args, backend, out, _session_config(args))
             else:
                 from livemind.chat import chat_loop
 

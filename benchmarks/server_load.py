@@ -1,0 +1,222 @@
+"""Load test: N simulated typists against `livemind serve` over the live WebSocket protocol.
+
+Each typist types questions key by key at the given speed (240 characters per minute by
+default), pauses, presses Enter, waits for the answer, and starts the next question,
+until the time is up. Reports per run: answers, p50/p95 latency (Enter -> complete answer,
+measured by the client), inference calls started / merged (read several segments at
+once) / cancelled, errors, and the server's CPU use.
+
+    .venv/bin/python benchmarks/server_load.py --typists 1,4,8 --duration 120 \\
+        --model smollm2-135m --json benchmarks/server-load.json
+
+Without --url it starts `livemind serve` itself on a free loopback port (and stops it);
+it never binds anything but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+import websockets
+
+QUESTIONS = [
+    "Mia reads 12 pages a day. Her book has 180 pages. How many days does she need?",
+    "A train leaves at 9:40 and arrives at 11:15. How long is the trip in minutes?",
+    "Sam buys three notebooks at 4 dollars each. He pays with a 20 dollar bill. "
+    "How much change does he get?",
+    "Water boils at 100 degrees Celsius at sea level. What happens at a higher altitude?",
+    "A garden is 8 metres long and 5 metres wide. A path of 1 metre runs around it. "
+    "What is the area of the path?",
+    "Which planet is the largest in the solar system, and how many Earths would fit in it?",
+]
+
+
+@dataclass
+class TypistStats:
+    latencies: list[float] = field(default_factory=list)
+    ttfts: list[float] = field(default_factory=list)
+    calls: int = 0
+    merged: int = 0
+    cancelled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) -> TypistStats:
+    rng = random.Random(seed)
+    stats = TypistStats()
+    key_s = 60.0 / cpm
+    async with websockets.connect(url, max_size=2**22) as ws:
+        events: asyncio.Queue[dict] = asyncio.Queue()
+
+        async def reader() -> None:
+            async for raw in ws:
+                event = json.loads(raw)
+                kind = event["type"]
+                if kind == "inference.started":
+                    stats.calls += 1
+                    stats.merged += len(event["segments"]) > 1
+                elif kind == "inference.cancelled":
+                    stats.cancelled += 1
+                elif kind == "error":
+                    stats.errors.append(event["code"])
+                await events.put(event)
+
+        task = asyncio.create_task(reader())
+        rev = 0
+        try:
+            while time.monotonic() < until:
+                question = rng.choice(QUESTIONS)
+                for i in range(1, len(question) + 1):
+                    rev += 1
+                    await ws.send(
+                        json.dumps({"type": "input_text.set", "text": question[:i], "rev": rev})
+                    )
+                    await asyncio.sleep(key_s * rng.uniform(0.7, 1.3))
+                await asyncio.sleep(think_s)
+                start = time.monotonic()
+                first = None
+                await ws.send(json.dumps({"type": "input_text.commit"}))
+                while True:
+                    event = await asyncio.wait_for(events.get(), timeout=600)
+                    if event["type"] == "response.output_text.delta" and first is None:
+                        first = time.monotonic() - start
+                    if event["type"] in ("response.done", "response.cancelled"):
+                        break
+                    if event["type"] == "error" and event.get("stage") == "output":
+                        break
+                if event["type"] == "response.done":
+                    stats.latencies.append(time.monotonic() - start)
+                    if first is not None:
+                        stats.ttfts.append(first)
+        finally:
+            task.cancel()
+    return stats
+
+
+def quantile(xs: list[float], q: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields_ = f.read().rsplit(")", 1)[1].split()
+    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) -> dict:
+    cpu0 = cpu_seconds(pid) if pid else None
+    t0 = time.monotonic()
+    until = t0 + args.duration
+    results = await asyncio.gather(
+        *(typist(url, args.seed + k, args.cpm, args.think_s, until) for k in range(n)),
+        return_exceptions=True,
+    )
+    wall = time.monotonic() - t0
+    stats = [r for r in results if isinstance(r, TypistStats)]
+    crashed = [repr(r) for r in results if not isinstance(r, TypistStats)]
+    lat = [x for s in stats for x in s.latencies]
+    ttft = [x for s in stats for x in s.ttfts]
+    out = {
+        "typists": n,
+        "wall_s": round(wall, 1),
+        "answers": len(lat),
+        "p50_latency_s": quantile(lat, 0.5),
+        "p95_latency_s": quantile(lat, 0.95),
+        "median_ttft_s": statistics.median(ttft) if ttft else None,
+        "inference_calls": sum(s.calls for s in stats),
+        "merged_calls": sum(s.merged for s in stats),
+        "cancelled_calls": sum(s.cancelled for s in stats),
+        "errors": sum(len(s.errors) for s in stats) + len(crashed),
+        "error_codes": sorted({c for s in stats for c in s.errors}) + crashed,
+    }
+    if pid:
+        out["server_cpu_percent"] = round(100 * (cpu_seconds(pid) - cpu0) / wall, 1)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "livemind.cli",
+        "serve",
+        "--model",
+        args.model,
+        "--port",
+        str(port),
+    ]
+    cmd += ["--parallel", str(args.parallel), "--max-tokens", str(args.max_tokens)]
+    cmd += ["--max-sessions", str(max(args.typist_counts) + 2), *args.serve_args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2):
+                return proc, f"ws://127.0.0.1:{port}/v1/live"
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("livemind serve did not start")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--typists", default="8", help="comma-separated typist counts (default 8)")
+    p.add_argument("--duration", type=float, default=120.0, help="seconds per run (default 120)")
+    p.add_argument("--cpm", type=float, default=240.0)
+    p.add_argument("--think-s", type=float, default=1.0, help="pause before Enter (default 1)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
+    p.add_argument("--model", default="smollm2-135m")
+    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
+    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
+    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
+    p.add_argument("--json", default=None, help="append results to this JSON-lines file")
+    args = p.parse_args()
+    args.typist_counts = [int(x) for x in args.typists.split(",")]
+    if args.url and "127.0.0.1" not in args.url and "localhost" not in args.url:
+        raise SystemExit("loopback only: --url must point at 127.0.0.1")
+    proc, url = (None, args.url) if args.url else start_server(args)
+    try:
+        for n in args.typist_counts:
+            result = asyncio.run(run_load(url, n, args, proc.pid if proc else None))
+            result.update(model=args.model, cpm=args.cpm, duration_s=args.duration)
+            print(json.dumps(result), flush=True)
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(result) + "\n")
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

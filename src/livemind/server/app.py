@@ -1,0 +1,240 @@
+"""The ASGI app of ``livemind serve`` (FastAPI).
+
+Routes:
+
+- ``GET /``: the playground page; ``/static/*`` its assets;
+- ``WS /v1/live``: the live protocol (:mod:`livemind.server.protocol`);
+- ``POST /v1/sessions`` -> ``{session_id}``; ``GET /v1/sessions/{id}/events`` streams that
+  session's events as Server-Sent Events; ``POST /v1/sessions/{id}/events`` takes one
+  client event (or a list); ``DELETE /v1/sessions/{id}`` ends it. The same protocol for
+  clients without WebSockets;
+- ``POST /v1/chat/completions``: a plain OpenAI-compatible endpoint on the same engine;
+- ``GET /health``, ``GET /metrics`` (Prometheus text).
+
+With a token set, every ``/v1`` route and ``/metrics`` need ``Authorization: Bearer
+TOKEN`` (or ``?token=TOKEN``, for browsers' WebSocket and EventSource).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from livemind.backends.base import Backend
+from livemind.config import SessionConfig
+from livemind.server.hub import CLOSE, HubError, Limits, LiveConnection, SessionHub
+from livemind.server.metrics import MeteredBackend, Metrics
+from livemind.server.openai_compat import chat_completions
+from livemind.server.protocol import ProtocolError, event_from_dict, parse_event
+
+STATIC = files("livemind.server") / "static"
+
+
+def create_app(
+    backend: Backend,
+    *,
+    output_backend: Backend | None = None,
+    defaults: SessionConfig | None = None,
+    limits: Limits | None = None,
+    token: str | None = None,
+) -> FastAPI:
+    """The app serving ``backend`` (and ``output_backend`` for collaborative mode).
+    The caller owns the backends and closes them after the app stops."""
+    metrics = Metrics()
+    hub = SessionHub(
+        MeteredBackend(backend, metrics),
+        output_backend=MeteredBackend(output_backend, metrics) if output_backend else None,
+        defaults=defaults,
+        limits=limits,
+        metrics=metrics,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        reaper = asyncio.create_task(hub.reap_idle())
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            await asyncio.gather(reaper, return_exceptions=True)
+            await hub.aclose()
+
+    app = FastAPI(title="livemind", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.hub = hub
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    def authorized(headers: Any, query: Any) -> bool:
+        if not token:
+            return True
+        given = query.get("token") or ""
+        auth = headers.get("authorization") or ""
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+
+    def denied() -> JSONResponse:
+        metrics.error("unauthorized")
+        return _error(401, "unauthorized", "missing or wrong bearer token")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"))
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", **hub.models(), "sessions": len(hub.connections)}
+
+    @app.get("/metrics")
+    async def get_metrics(request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.websocket("/v1/live")
+    async def live(ws: WebSocket) -> None:
+        await ws.accept()
+        if not authorized(ws.headers, ws.query_params):
+            metrics.error("unauthorized")
+            await _ws_refuse(ws, "unauthorized", "missing or wrong bearer token", 1008)
+            return
+        try:
+            conn = hub.open()
+        except HubError as exc:
+            await _ws_refuse(ws, exc.code, exc.message, 1013)
+            return
+        await _serve_ws(ws, conn, hub)
+
+    @app.post("/v1/sessions")
+    async def create_session(request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        try:
+            conn = hub.open()
+        except HubError as exc:
+            return _error(503, exc.code, exc.message)
+        return {"session_id": conn.session_id, **hub.models()}
+
+    @app.get("/v1/sessions/{session_id}/events")
+    async def session_events(session_id: str, request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        conn = hub.connections.get(session_id)
+        if conn is None:
+            return _error(404, "unknown_session", f"no session {session_id!r}")
+        if conn.reader_attached:
+            return _error(409, "stream_taken", "this session's event stream is already open")
+        conn.reader_attached = True
+        return StreamingResponse(
+            _sse(conn, hub),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @app.post("/v1/sessions/{session_id}/events")
+    async def post_events(session_id: str, request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        conn = hub.connections.get(session_id)
+        if conn is None:
+            return _error(404, "unknown_session", f"no session {session_id!r}")
+        body = await request.body()
+        if len(body) > hub.limits.max_message_bytes:
+            return _error(413, "message_too_large", f"limit {hub.limits.max_message_bytes} bytes")
+        try:
+            data = json.loads(body)
+            items = data if isinstance(data, list) else [data]
+            events = [event_from_dict(d, max_text=hub.limits.max_text_chars) for d in items]
+        except ProtocolError as exc:
+            metrics.error(exc.code)
+            return _error(400, exc.code, exc.message)
+        except ValueError as exc:
+            metrics.error("invalid_json")
+            return _error(400, "invalid_json", f"not valid JSON: {exc}")
+        for event in events:
+            await conn.handle(event)
+        return JSONResponse({"accepted": len(events)}, status_code=202)
+
+    @app.delete("/v1/sessions/{session_id}")
+    async def delete_session(session_id: str, request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        conn = hub.connections.get(session_id)
+        if conn is None:
+            return _error(404, "unknown_session", f"no session {session_id!r}")
+        await hub.close(conn)
+        return JSONResponse({"closed": session_id})
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        return await chat_completions(hub.backend, request, hub.limits.max_message_bytes)
+
+    return app
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _ws_refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_json({"type": "error", "event_id": 0, "code": code, "message": message})
+        await ws.close(code=close_code)
+
+
+async def _serve_ws(ws: WebSocket, conn: LiveConnection, hub: SessionHub) -> None:
+    """Pump events both ways until the client leaves or the hub closes the session."""
+
+    async def sender() -> None:
+        while (event := await conn.outbox.get()) is not CLOSE:
+            await ws.send_json(event)
+
+    async def receiver() -> None:
+        limits = hub.limits
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes") or b""
+            try:
+                event = parse_event(
+                    raw, max_bytes=limits.max_message_bytes, max_text=limits.max_text_chars
+                )
+            except ProtocolError as exc:
+                conn.send("error", code=exc.code, message=exc.message)
+                continue
+            await conn.handle(event)
+
+    tasks = [asyncio.create_task(sender()), asyncio.create_task(receiver())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks[0] in done:  # the hub closed the session: say goodbye to the client
+            with contextlib.suppress(Exception):
+                await ws.close()
+    finally:
+        for task in tasks:
+            task.cancel()
+        # a client that left has its calls cancelled and its session freed; in the
+        # background, so that this handler returns at once
+        hub.close_later(conn)
+
+
+async def _sse(conn: LiveConnection, hub: SessionHub) -> AsyncIterator[bytes]:
+    """The session's events as SSE; the session ends when the client drops the stream."""
+    try:
+        while (event := await conn.outbox.get()) is not CLOSE:
+            yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+    finally:
+        hub.close_later(conn)
