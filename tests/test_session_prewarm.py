@@ -143,3 +143,15 @@ async def test_no_speculation_on_text_that_looks_unfinished() -> None:
     await asyncio.sleep(0.1)
     assert not session.speculate()
     assert "speculation.started" not in [e.type for e in events]
+
+
+async def test_an_edit_before_the_prewarmed_text_cancels_the_prewarm() -> None:
+    session, backend, _ = make(prewarm=True, prewarm_min_chars=8, delay=0.5)
+    session.set_text("Tom has three apples and some")
+    await asyncio.sleep(0.05)  # the prewarm of "Tom has three apples and" is in flight
+    assert backend.prewarm_requests
+    session.set_text("Tim has three apples and some")  # edited before the cut
+    await session.settled()
+    first = session.prewarms[0]
+    assert first.cancelled
+    assert backend.prewarm_requests[-1].messages[-1]["content"].startswith("Tim")

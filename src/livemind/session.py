@@ -160,7 +160,7 @@ class LiveSession(TypingPhase, OutputStage):
         for seg in update.added:
             self._emit("segment.committed", index=seg.index, text=seg.text)
         if call and call.kind == "prewarm":
-            stale = not self.text.startswith(self._prewarm_text(call))
+            stale = not self.text.startswith(call.text)
             if stale or self._inference_due():
                 call.task.cancel()  # lowest priority: never in the way of an inference call
         self._kick()

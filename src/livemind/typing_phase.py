@@ -36,7 +36,7 @@ class _Call:
     start: int
     segments: tuple[str, ...]
     task: asyncio.Task[None]
-    cut: int = 0  # prewarm: characters of the text it prefills
+    text: str = ""  # prewarm: the text it prefills
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +104,6 @@ class TypingPhase:
         cut = prewarm_cut(self.text, len(self._cached_text), self.config.prewarm_min_chars)
         return None if cut is None else _Job("prewarm", cut=cut)
 
-    def _prewarm_text(self, call: _Call) -> str:
-        return self.text[: call.cut] if len(self.text) >= call.cut else "\0"
-
     def _ensure_worker(self) -> None:
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._work())
@@ -123,7 +120,8 @@ class TypingPhase:
                 else:
                     coro = self._prewarm_call(job.cut)
                 task = asyncio.get_running_loop().create_task(coro)
-                self._call = _Call(call_id, job.kind, job.start, job.segments, task, job.cut)
+                text = self.text[: job.cut]
+                self._call = _Call(call_id, job.kind, job.start, job.segments, task, text)
                 await asyncio.wait({task})
                 self._call = None
                 if task.cancelled() and job.kind == "inference":
