@@ -20,7 +20,7 @@ from livemind.eval.stats import (
 )
 
 HOW_TO_READ = (
-    "*Latency* runs from the end of the input (the last keystroke) to "
+    "*Latency* runs from Enter (the last keystroke when the typist does not pause) to "
     "the complete answer; *TTFT* to its first token. *Speed-up* is the baseline's median "
     "latency divided by this configuration's (higher is faster); *latency change* is the "
     "same comparison as a percentage (negative is faster). *Accuracy* is over answered "
