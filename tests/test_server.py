@@ -5,6 +5,7 @@ route, the OpenAI-compatible endpoint, health and metrics."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -198,5 +199,5 @@ def test_health_and_metrics(client) -> None:
     text = client.get("/metrics").text
     assert "livemind_answers_total 1" in text
     assert 'livemind_answer_latency_seconds_bucket{le="+Inf"} 1' in text
-    evaluated = int(text.split("livemind_prompt_tokens_evaluated_total ")[1].split()[0])
-    assert evaluated > 0
+    evaluated = re.search(r"^livemind_prompt_tokens_evaluated_total (\d+)$", text, re.M)
+    assert evaluated and int(evaluated.group(1)) > 0

@@ -272,7 +272,7 @@ class SessionHub:
         self.connections[conn.session_id] = conn
         self.metrics.sessions_active = len(self.connections)
         self.metrics.sessions_total += 1
-        conn.send("session.created", session=conn.settings(), models=self.models())
+        conn.send("session.created", session=conn.settings(), **self.models())
         return conn
 
     def models(self) -> dict[str, str | None]:
