@@ -86,5 +86,19 @@ def test_playground_thinks_while_typing_then_answers(server: str) -> None:
             assert "first token" in meta and "complete" in meta
             assert page.locator(".turn .question").inner_text() == QUESTION
             page.screenshot(path=str(ARTIFACTS / "playground-answer.png"), full_page=True)
+
+            # second turn, with the conventional baseline side by side
+            page.click("#settings-toggle")
+            page.check("#compare")
+            page.click("#input")
+            page.keyboard.type("Now add two more boxes. How many pens then?", delay=20)
+            page.keyboard.press("Enter")
+            page.wait_for_selector(
+                ".turn:nth-child(2) .answer.compare .meta.latency", timeout=120_000
+            )
+            second = page.locator(".turn").nth(1)
+            assert second.locator(".answer.main .meta.latency").count() == 1
+            assert "complete" in second.locator(".answer.compare .meta").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "playground-compare.png"), full_page=True)
         finally:
             browser.close()

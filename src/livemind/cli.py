@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from livemind.backends import open_backend
 from livemind.backends.base import Backend, BackendError
+from livemind.backends.openai_http import OpenAIBackend
 from livemind.config import GRANULARITIES, SessionConfig
 from livemind.formats import DEFAULT_FORMAT, FORMATS
 from livemind.models import DEFAULT_MODEL, ModelError
@@ -155,10 +156,13 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     progress = None if quiet else ByteProgress("preparing model")
     engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
     backend = open_backend(args.model, progress=progress, **engine)
+    out = None
     if args.output_model and args.output_model != args.model:
         out = open_backend(args.output_model, progress=progress, **engine)
-        return backend, out
-    return backend, None
+    for b in (backend, out):
+        if isinstance(b, OpenAIBackend):  # learn prewarm support and slots up front
+            asyncio.run(b.probe())
+    return backend, out
 
 
 def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> SessionConfig:
