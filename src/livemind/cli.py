@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from livemind.backends import open_backend
 from livemind.backends.base import Backend, BackendError
-from livemind.backends.openai_http import OpenAIBackend
 from livemind.config import GRANULARITIES, SessionConfig
 from livemind.formats import DEFAULT_FORMAT, FORMATS
 from livemind.models import DEFAULT_MODEL, ModelError
@@ -159,6 +158,8 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     out = None
     if args.output_model and args.output_model != args.model:
         out = open_backend(args.output_model, progress=progress, **engine)
+    from livemind.backends.openai_http import OpenAIBackend
+
     for b in (backend, out):
         if isinstance(b, OpenAIBackend):  # learn prewarm support and slots up front
             asyncio.run(b.probe())

@@ -23,6 +23,7 @@ Contract:
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import replace
@@ -140,7 +141,7 @@ class LiveSession(TypingPhase, OutputStage):
             self._discard_speculation()
             self._arm_speculation_timer()
             if not text.startswith(self._cached_text):
-                self._cached_text = self._cached_text[: _common_prefix(text, self._cached_text)]
+                self._cached_text = os.path.commonprefix([text, self._cached_text])
         self._apply(self.segmenter.update(text))
 
     def _apply(self, update: Any) -> None:
@@ -188,12 +189,3 @@ class LiveSession(TypingPhase, OutputStage):
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n

@@ -10,6 +10,7 @@ cache, so the answer call's ``evaluated_tokens`` should come close to it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -95,14 +96,5 @@ async def unseen_tokens(tokenizer: ChatTokenizer, final: Sent, earlier: list[Sen
     best = 0
     for messages, reply in earlier:
         seen = await tokenizer.tokens(messages, reply)
-        best = max(best, _common_prefix(target, seen))
+        best = max(best, len(os.path.commonprefix([target, seen])))
     return len(target) - best
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
