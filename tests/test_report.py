@@ -260,3 +260,27 @@ def test_cache_and_speculation_table() -> None:
     assert live.wasted_per_question == 0.5 and live.median_saved_s == 0.5
     text = render_markdown(list(by_name.values()))
     assert "## Cache and speculation" in text and "1.10×" in text and "50.0%" in text
+
+
+def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) -> None:
+    from livemind.eval.selection import canonical_config_names, select_records
+
+    assert canonical_config_names("livemind, baseline,livemind/ua-spi") == [LIVE, "baseline"]
+    assert canonical_config_names("not a config") == ["not a config"]
+    only_live = select_records(toy, configs=[LIVE])
+    assert {r["config"] for r in only_live} == {LIVE} and len(only_live) == 6
+    common = select_records(toy, common=True)
+    # baseline has q1..q5 (q5 failed, still a record); live has q1..q6: q6 is dropped
+    assert sorted({r["qid"] for r in common}) == ["q1", "q2", "q3", "q4", "q5"]
+    assert len(common) == 10
+    with pytest.raises(ReportError, match="no records for nope"):
+        select_records(toy, configs=["nope"])
+    lonely = [rec("a", "x", True, 1.0, 1), rec("b", "y", True, 1.0, 1)]
+    with pytest.raises(ReportError, match="no question in common"):
+        select_records(lonely, common=True)
+
+    run = write_jsonl(tmp_path / "run.jsonl", toy)
+    assert cli([str(run), "--out", str(tmp_path / "r"), "--configs", "livemind", "--common"]) == 0
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert LIVE in text and "| `baseline`" not in text
+    assert cli([str(run), "--out", str(tmp_path / "r2"), "--configs", "nope"]) == 1

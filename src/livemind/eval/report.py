@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from livemind.eval.selection import canonical_config_names, select_records
 from livemind.eval.stats import (
     DASH,
     LENGTH_BINS,
@@ -225,14 +226,19 @@ def write_report(
     *,
     baseline: str = "baseline",
     title: str | None = None,
+    configs: Sequence[str] = (),
+    common: bool = False,
     on_warning: Callable[[str], None] | None = None,
 ) -> Path:
     """Write ``out_dir/report.md`` and the PNG plots (skipped, with a note, without
-    matplotlib); return the report path. Raises :class:`ReportError` for unreadable input or
-    no records. ``on_warning`` gets non-fatal problems (missing baseline, no matplotlib)."""
+    matplotlib); return the report path. ``configs`` and ``common`` narrow the records (see
+    :func:`select_records`). Raises :class:`ReportError` for unreadable input, no records or
+    an impossible selection. ``on_warning`` gets non-fatal problems (missing baseline, no
+    matplotlib)."""
     records = load_records(records_paths)
     if not records:
         raise ReportError("no records in " + ", ".join(map(str, records_paths)))
+    records = select_records(records, configs=configs, common=common)
     summaries = summarize(records, baseline=baseline)
     warnings: list[str] = []
     if not any(s.is_baseline for s in summaries):
@@ -268,6 +274,16 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--baseline", default="baseline", help="reference configuration")
     parser.add_argument("--title", default=None, help="report title")
+    parser.add_argument(
+        "--configs",
+        default="",
+        help="comma-separated configurations to include (default: all; short names as in bench)",
+    )
+    parser.add_argument(
+        "--common",
+        action="store_true",
+        help="only the questions that every included configuration answered",
+    )
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -280,7 +296,13 @@ def run_report(args: argparse.Namespace) -> int:
     out = args.out or first.with_name(first.stem + "-report")
     try:
         path = write_report(
-            args.records, out, baseline=args.baseline, title=args.title, on_warning=warn
+            args.records,
+            out,
+            baseline=args.baseline,
+            title=args.title,
+            configs=canonical_config_names(args.configs),
+            common=args.common,
+            on_warning=warn,
         )
     except (ReportError, OSError) as e:
         print(f"livemind report: error: {e}", file=sys.stderr)

@@ -186,7 +186,8 @@ def _model_label(r: dict) -> str:
     return model if output in (None, model) else f"{model} → {output}"
 
 
-def _key(r: dict) -> tuple[str, str]:
+def question_key(r: dict) -> tuple[str, str]:
+    """The question a record answers: (dataset, qid)."""
     return (str(r.get("dataset", "")), str(r["qid"]))
 
 
@@ -222,8 +223,8 @@ def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[Co
     dups: dict[str, int] = {}
     for r in records:
         g = groups.setdefault(str(r["config"]), {})
-        dups[str(r["config"])] = dups.get(str(r["config"]), 0) + (_key(r) in g)
-        g[_key(r)] = r
+        dups[str(r["config"])] = dups.get(str(r["config"]), 0) + (question_key(r) in g)
+        g[question_key(r)] = r
     answered = {c: {k: r for k, r in g.items() if not r.get("error")} for c, g in groups.items()}
     base = answered.get(baseline)
     base_lat = _median(_nums(base.values(), "latency_s")) if base is not None else None
