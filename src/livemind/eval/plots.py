@@ -55,15 +55,17 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def plot_accuracy_vs_latency(summaries: Sequence[ConfigSummary], path: Path) -> None:
-    """One labelled point per config: x = median latency, y = accuracy with 95% Wilson CI."""
+    """One numbered point per config (the legend names them): x = median latency, y =
+    accuracy with 95% Wilson CI."""
     fig, ax = _figure()
-    xs = []
+    xs: list[float] = []
     for i, s in enumerate(summaries):
         if s.median_latency_s is None or s.accuracy is None or s.accuracy_ci is None:
             continue
         x, y = s.median_latency_s, 100 * s.accuracy
         lo, hi = (100 * v for v in s.accuracy_ci)
         xs.append(x)
+        number = str(len(xs))  # points carry a number, the legend the names: no overlaps
         ax.errorbar(
             x,
             y,
@@ -72,15 +74,17 @@ def plot_accuracy_vs_latency(summaries: Sequence[ConfigSummary], path: Path) -> 
             markersize=12 if s.is_baseline else 7,
             capsize=4,
             color=_colour(i, len(summaries)),
+            label=f"{number}  {s.config} (n={s.n})",
         )
-        label = f"{s.config} (n={s.n})"
-        ax.annotate(label, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
+        ax.annotate(number, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=9)
     if _wide(xs):
         ax.set_xscale("log")
         _plain_log_ticks(ax.xaxis)
     ax.set_xlabel("median latency after Enter (s)" + (", log scale" if _wide(xs) else ""))
     ax.set_ylabel("accuracy (%), 95% Wilson CI")
     ax.set_title("Accuracy vs latency per configuration")
+    if xs:
+        fig.legend(fontsize=8, loc="outside lower center", ncols=2)
     ax.grid(True, alpha=0.3, which="both")
     _save(fig, path)
 
