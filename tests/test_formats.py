@@ -137,7 +137,7 @@ def test_aligned_keeps_wait_turns() -> None:
     assert [m["content"] for m in msgs[1:3]] == [f"Tom has 3 apples.\n\n{TYPING_MARK}", "WAIT"]
 
 
-@pytest.mark.parametrize("fmt", ["aligned", "ua-spi", "ua-pil"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_prefix_messages_start_the_next_call(fmt: str) -> None:
     """A prewarm of the text so far is a prefix of the next call of either stage."""
     v2 = ACTION_SETS["v2"]

@@ -137,12 +137,16 @@ class PromptView:
 Layout = Callable[[PromptView, str], list[Message]]
 
 
+# In u-pi and u-pli the notes follow the text that is still growing, so a prefix (no
+# instruction: a prewarm) stops before them; otherwise every prewarm re-reads them all.
+
+
 def _u_pi(view: PromptView, instruction: str) -> list[Message]:
     prompt = " ".join(p for p in (view.earlier, view.tail) if p)
     parts = [f"Text so far:\n{prompt}"]
-    if view.blocks:
+    if view.blocks and instruction:
         parts.append(f"Your notes so far:\n{view.notes}")
-    return [_user("\n\n".join(parts + [instruction]))]
+    return [_user(_join("\n\n".join(parts), instruction))]
 
 
 def _u_pli(view: PromptView, instruction: str) -> list[Message]:
@@ -150,9 +154,9 @@ def _u_pli(view: PromptView, instruction: str) -> list[Message]:
     if view.earlier:
         parts.append(f"Earlier text:\n{view.earlier}")
     parts.append(f"New text:\n{view.tail}")
-    if view.blocks:
+    if view.blocks and instruction:
         parts.append(f"Your notes so far:\n{view.notes}")
-    return [_user("\n\n".join(parts + [instruction]))]
+    return [_user(_join("\n\n".join(parts), instruction))]
 
 
 def _ua_pil(view: PromptView, instruction: str) -> list[Message]:
@@ -169,7 +173,7 @@ def _u_spi(view: PromptView, instruction: str) -> list[Message]:
     lines = [f"Text: {text}\nNote: {note}" for text, note in view.blocks]
     if view.tail:
         lines.append(f"Text: {view.tail}")
-    return [_user("\n".join(lines) + "\n\n" + instruction)]
+    return [_user(_join("\n".join(lines), instruction))]
 
 
 def _ua_spi(view: PromptView, instruction: str) -> list[Message]:
