@@ -77,3 +77,18 @@ def test_prewarm_and_speculation_flags() -> None:
     assert scfg.prewarm and scfg.speculate
     with pytest.raises(ValueError, match="flag"):
         parse_config("livemind+turbo")
+
+
+def test_cancel_flag() -> None:
+    c = parse_config("livemind/aligned+cancel+prewarm")
+    assert c.name == "livemind/aligned/sentence/10/v2+prewarm+cancel" and c.cancel_on_commit
+    scfg = c.session_config("x", answer_max_tokens=5, inference_max_tokens=5)
+    assert scfg.commit_policy == "cancel" and scfg.prewarm
+    assert (
+        parse_config("livemind")
+        .session_config("x", answer_max_tokens=5, inference_max_tokens=5)
+        .commit_policy
+        == "wait"
+    )
+    with pytest.raises(ValueError, match="livemind only"):
+        parse_config("baseline+cancel")

@@ -10,8 +10,10 @@ baseline-type configs it is the only model used, e.g. ``baseline@qwen2.5-coder-0
   missing parts take the defaults ``ua-spi/sentence/10/v2``.
 
 Flags go before ``@MODEL``: ``+prewarm`` prefills the text no call has read yet while it
-is typed; ``+spec`` starts the answer speculatively in the pause before Enter. E.g.
-``livemind/aligned+prewarm+spec``, ``baseline-prewarm+spec``.
+is typed; ``+spec`` starts the answer speculatively in the pause before Enter;
+``+cancel`` (livemind only) cancels an inference call still running at Enter instead of
+waiting for it (``commit_policy="cancel"``). E.g. ``livemind/aligned+prewarm+spec``,
+``baseline-prewarm+spec``, ``livemind/aligned+prewarm+cancel``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class BenchConfig:
     prewarm: bool = False
     output_model: str | None = None
     speculate: bool = False
+    cancel_on_commit: bool = False
 
     def session_config(
         self, answer_instruction: str, *, answer_max_tokens: int, inference_max_tokens: int
@@ -47,13 +50,14 @@ class BenchConfig:
             action_set=self.action_set,
             prewarm=self.prewarm,
             speculate=self.speculate,
+            commit_policy="cancel" if self.cancel_on_commit else "wait",
             answer_instruction=answer_instruction,
             answer_max_tokens=answer_max_tokens,
             inference_max_tokens=inference_max_tokens,
         ).validated()
 
 
-FLAGS = ("prewarm", "spec")
+FLAGS = ("prewarm", "spec", "cancel")
 
 
 def parse_config(spec: str) -> BenchConfig:
@@ -63,9 +67,11 @@ def parse_config(spec: str) -> BenchConfig:
     body, *flags = head.split("+")
     for flag in flags:
         if flag not in FLAGS:
-            raise ValueError(f"unknown flag +{flag} in {spec!r}; flags: +prewarm, +spec")
-    prewarm, speculate = "prewarm" in flags, "spec" in flags
+            raise ValueError(f"unknown flag +{flag} in {spec!r}; flags: +prewarm, +spec, +cancel")
+    prewarm, speculate, cancel = "prewarm" in flags, "spec" in flags, "cancel" in flags
     if body in ("baseline", "baseline-prewarm", "output-only"):
+        if cancel:
+            raise ValueError(f"+cancel needs inference calls to cancel: livemind only ({spec!r})")
         mode = "output-only" if body == "output-only" else "baseline"
         prewarm = prewarm or body == "baseline-prewarm"
         base = "baseline-prewarm" if mode == "baseline" and prewarm else body
@@ -87,7 +93,7 @@ def parse_config(spec: str) -> BenchConfig:
         raise ValueError(f"unknown granularity {granularity!r} in {spec!r}")
     if not min_len.isdigit() or int(min_len) < 1:
         raise ValueError(f"min_len must be a positive integer in {spec!r}")
-    name = "/".join(parts) + _flags(prewarm, speculate) + (f"@{model}" if model else "")
+    name = "/".join(parts) + _flags(prewarm, speculate, cancel) + (f"@{model}" if model else "")
     config = BenchConfig(
         name,
         "livemind",
@@ -98,13 +104,18 @@ def parse_config(spec: str) -> BenchConfig:
         prewarm=prewarm,
         output_model=model,
         speculate=speculate,
+        cancel_on_commit=cancel,
     )
     config.session_config("", answer_max_tokens=1, inference_max_tokens=1)  # validates
     return config
 
 
-def _flags(prewarm: bool, speculate: bool) -> str:
-    return ("+prewarm" if prewarm else "") + ("+spec" if speculate else "")
+def _flags(prewarm: bool, speculate: bool, cancel: bool = False) -> str:
+    return (
+        ("+prewarm" if prewarm else "")
+        + ("+spec" if speculate else "")
+        + ("+cancel" if cancel else "")
+    )
 
 
 def parse_configs(specs: str) -> list[BenchConfig]:
