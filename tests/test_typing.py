@@ -116,3 +116,25 @@ async def test_think_time_lets_a_speculative_answer_run_before_enter() -> None:
     plain = LiveSession(backend, SessionConfig(min_len=3), speculation_timer=False)
     typed = await type_and_commit(plain, TEXT, cpm=60000, fast=True, think_s=1.0)
     assert not typed.answer.speculative and typed.latency_s >= 0.25
+
+
+@pytest.mark.parametrize("policy", ["wait", "cancel"])
+async def test_enter_comes_on_time_even_while_a_call_runs(policy: str) -> None:
+    # Each inference reply streams for ~1.5 s (30 words x 0.05 s); the typist pauses
+    # 0.3 s: Enter must arrive while the last call still runs, and the commit policy
+    # decides what that costs (waiting for it, or almost nothing when cancelled).
+    def reply(r) -> str:
+        if "still typing" in r.messages[-1]["content"]:
+            return "INFERENCE: " + " ".join(["w"] * 30)
+        return "a b"
+
+    backend = ScriptedBackend(reply, delay=0.05)
+    cfg = SessionConfig(min_len=3, commit_policy=policy)
+    session = LiveSession(backend, cfg, speculation_timer=False)
+    typed = await type_and_commit(
+        session, TEXT, cpm=600, fast=True, think_s=0.3, instant_suffix="\n(A) 4 (B) 5"
+    )  # the options make the question sentence stable: its call starts in the pause
+    if policy == "wait":
+        assert typed.overhead_s > 0.8 and typed.latency_s > 0.8
+    else:
+        assert typed.overhead_s < 0.3 and typed.latency_s < 0.5

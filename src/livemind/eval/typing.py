@@ -163,11 +163,14 @@ async def _replay_virtual(session: LiveSession, keys: list[Keystroke]) -> float:
 async def _think_virtual(session: LiveSession, think_s: float, already: float) -> float:
     """The pause before Enter on the virtual clock (``already`` seconds of it were spent
     before the last key was handed over); returns the time the session then kept
-    working (what goes beyond the pause is overhead)."""
+    working, at most what is left of the pause: Enter comes on time, and a call still
+    running then is the commit's business (``commit_policy``: wait for it or cancel it)."""
     if think_s <= 0:
         return 0.0
     started = time.perf_counter()
-    await session.settled()
+    idle = asyncio.ensure_future(session.settled())
+    await asyncio.wait({idle}, timeout=max(0.0, think_s - already))
+    idle.cancel()
     busy = time.perf_counter() - started
     spec_at = max(already + busy, session.config.speculate_after_s)
     if session.config.speculate and spec_at < think_s and session.speculate():
