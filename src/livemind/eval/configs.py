@@ -111,11 +111,9 @@ def parse_config(spec: str) -> BenchConfig:
 
 
 def _flags(prewarm: bool, speculate: bool, cancel: bool = False) -> str:
-    return (
-        ("+prewarm" if prewarm else "")
-        + ("+spec" if speculate else "")
-        + ("+cancel" if cancel else "")
-    )
+    """The flags part of a canonical name, in ``FLAGS`` order."""
+    on = (prewarm, speculate, cancel)
+    return "".join(f"+{flag}" for flag, is_on in zip(FLAGS, on, strict=True) if is_on)
 
 
 def parse_configs(specs: str) -> list[BenchConfig]:
