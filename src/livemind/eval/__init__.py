@@ -1,1 +1,2 @@
-"""Evaluation: typing simulation (and, later, datasets, runner and report)."""
+"""Evaluation: typing simulation, datasets, bench configurations, runner, statistics,
+report and plots (``livemind bench`` / ``livemind report``)."""
