@@ -155,3 +155,42 @@ async def test_an_edit_before_the_prewarmed_text_cancels_the_prewarm() -> None:
     first = session.prewarms[0]
     assert first.cancelled
     assert backend.prewarm_requests[-1].messages[-1]["content"].startswith("Tim")
+
+
+async def test_speculation_preempts_a_running_call_under_commit_policy_cancel() -> None:
+    session, backend, events = make(
+        speculate=True, speculate_after_s=0.05, delay=0.4, commit_policy="cancel"
+    )
+    session.set_text(QUESTION)  # its first sentence gets an inference call (0.4 s)
+    await asyncio.sleep(0.2)  # idle for 0.05 s, complete-looking: the call gives way
+    kinds = [e.type for e in events]
+    assert "inference.cancelled" in kinds and "speculation.started" in kinds
+    assert kinds.index("inference.cancelled") < kinds.index("speculation.started")
+    answer = await session.commit()
+    assert answer.speculative and answer.text == "The answer is (B)."
+    assert sum(is_inference(r) for r in backend.requests) == 1  # not started again
+
+
+async def test_speculation_after_preemption_is_dropped_and_inference_resumes_on_edit() -> None:
+    session, backend, events = make(
+        speculate=True, speculate_after_s=0.05, delay=0.3, commit_policy="cancel"
+    )
+    session.set_text(QUESTION)
+    await asyncio.sleep(0.15)
+    assert "speculation.started" in [e.type for e in events]
+    session.set_text(QUESTION + "\nC. Jupiter")
+    await session.settled()  # the typing phase is back: the sentence gets its call again
+    assert sum(is_inference(r) for r in backend.requests) == 2
+    assert "speculation.discarded" in [e.type for e in events]
+
+
+async def test_speculation_waits_for_a_running_call_under_commit_policy_wait() -> None:
+    session, backend, events = make(speculate=True, speculate_after_s=0.05, delay=0.3)
+    session.set_text(QUESTION)
+    await asyncio.sleep(0.15)
+    kinds = [e.type for e in events]
+    assert "inference.cancelled" not in kinds and "speculation.started" not in kinds
+    await session.settled()
+    await asyncio.sleep(0.01)  # the calls are done: now the answer starts
+    assert "speculation.started" in [e.type for e in events]
+    assert session.memory.entries

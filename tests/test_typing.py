@@ -138,3 +138,25 @@ async def test_enter_comes_on_time_even_while_a_call_runs(policy: str) -> None:
         assert typed.overhead_s > 0.8 and typed.latency_s > 0.8
     else:
         assert typed.overhead_s < 0.3 and typed.latency_s < 0.5
+
+
+@pytest.mark.parametrize("policy", ["wait", "cancel"])
+async def test_virtual_pause_speculation_preempts_only_under_cancel(policy: str) -> None:
+    # The question sentence's inference call (~1.5 s) starts in the 1 s pause. Under
+    # "cancel" the speculative answer (0.1 s) takes its place 0.2 s into the pause and is
+    # ready at Enter; under "wait" Enter waits for the call and the answer is not speculative.
+    def reply(r) -> str:
+        if "still typing" in r.messages[-1]["content"]:
+            return "INFERENCE: " + " ".join(["w"] * 30)
+        return "a b"
+
+    backend = ScriptedBackend(reply, delay=0.05)
+    cfg = SessionConfig(min_len=3, commit_policy=policy, speculate=True, speculate_after_s=0.2)
+    session = LiveSession(backend, cfg, speculation_timer=False)
+    typed = await type_and_commit(
+        session, TEXT, cpm=600, fast=True, think_s=1.0, instant_suffix="\n(A) 4 (B) 5"
+    )
+    if policy == "cancel":
+        assert typed.answer.speculative and typed.latency_s < 0.05
+    else:
+        assert not typed.answer.speculative and typed.overhead_s > 0.3

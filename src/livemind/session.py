@@ -103,6 +103,7 @@ class LiveSession(TypingPhase, OutputStage):
         self.trace: list[dict[str, Any]] = []
         self._failed_upto = 0
         self._call: _Call | None = None
+        self._held_for: str | None = None  # typing-phase work stopped for an answer to this
 
     @property
     def text(self) -> str:

@@ -68,6 +68,7 @@ class TypingPhase:
     _cached_text: str  # a prefix of the text the model has already read
     _failed_upto: int
     _call: _Call | None
+    _held_for: str | None
     _committing: bool
     _speculation: Speculation | None
     _timer: asyncio.TimerHandle | None
@@ -91,8 +92,9 @@ class TypingPhase:
         return len(self.segmenter.segments) > done
 
     def _next_job(self) -> _Job | None:
-        """The next typing-phase call: inference first, then prewarm, else None."""
-        if self._committing:
+        """The next typing-phase call: inference first, then prewarm, else None (also
+        while the answer to the current text is being speculated)."""
+        if self._committing or self._held_for == self.text:
             return None
         if self._inference_due():
             memory = self.memory
@@ -236,10 +238,20 @@ class TypingPhase:
 
     def speculate(self) -> bool:
         """Start the answer now, before Enter, if the session is idle and the text looks
-        complete. Returns whether a speculative answer is running for the current text."""
-        if not self.config.speculate or self._committing or self.busy:
+        complete. Returns whether a speculative answer is running for the current text.
+
+        A typing-phase call in flight normally defers the speculation until it is done.
+        With ``commit_policy="cancel"`` (Enter would cancel that call anyway) the call is
+        cancelled instead, no further typing-phase call starts until the text changes, and
+        the answer starts as soon as the call has stopped (False is returned meanwhile)."""
+        cfg = self.config
+        if not cfg.speculate or self._committing or not looks_complete(self.text):
             return False
-        if not looks_complete(self.text):
+        if self.busy:
+            if cfg.commit_policy == "cancel" and self._held_for != self.text:
+                self._held_for = self.text
+                if self._call is not None:
+                    self._call.task.cancel()  # the worker emits inference.cancelled
             return False
         messages = self._answer_messages(self.text, final=True)
         spec = self._speculation

@@ -167,9 +167,16 @@ async def _think_virtual(session: LiveSession, think_s: float, already: float) -
     running then is the commit's business (``commit_policy``: wait for it or cancel it)."""
     if think_s <= 0:
         return 0.0
+    cfg = session.config
     started = time.perf_counter()
     idle = asyncio.ensure_future(session.settled())
-    await asyncio.wait({idle}, timeout=max(0.0, think_s - already))
+    if cfg.speculate and cfg.commit_policy == "cancel" and cfg.speculate_after_s < think_s:
+        # the session's timer would fire here: speculation may cancel a running call
+        await asyncio.wait({idle}, timeout=max(0.0, cfg.speculate_after_s - already))
+        if not idle.done():
+            session.speculate()
+    left = think_s - already - (time.perf_counter() - started)
+    await asyncio.wait({idle}, timeout=max(0.0, left))
     idle.cancel()
     busy = time.perf_counter() - started
     spec_at = max(already + busy, session.config.speculate_after_s)

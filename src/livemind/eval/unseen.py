@@ -46,9 +46,10 @@ class RecordingBackend(Backend):
             self.sent.append((list(request.messages), "".join(parts)))
 
     async def prewarm(self, request: Request) -> Usage | None:
-        usage = await self.inner.prewarm(request)
-        self.sent.append((list(request.messages), ""))
-        return usage
+        try:
+            return await self.inner.prewarm(request)
+        finally:  # a cancelled prewarm was sent too (the engine may have cached it)
+            self.sent.append((list(request.messages), ""))
 
     async def reset_cache(self) -> None:
         await self.inner.reset_cache()
