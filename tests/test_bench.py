@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from livemind.backends.scripted import ScriptedBackend
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.eval.configs import parse_configs
 from livemind.eval.datasets import load_dataset
 from livemind.eval.runner import BenchOptions, run_bench
@@ -103,7 +103,7 @@ async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Pa
     questions = load_dataset("gsm", n=3, seed=1, min_sentences=3)
     backend = ScriptedBackend(
         lambda r: (
-            "INFERENCE: ok" if "still typing" in r.messages[-1]["content"] else "The answer is 7"
+            "INFERENCE: ok" if is_inference_request(r) else "The answer is 7"
         )
     )
     configs = parse_configs("baseline,livemind/u-pi/sentence/3")

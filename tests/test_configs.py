@@ -1,6 +1,7 @@
 import pytest
 
 from livemind.eval.configs import parse_config, parse_configs
+from livemind.formats import DEFAULT_FORMAT
 
 
 def test_names_and_defaults() -> None:
@@ -12,7 +13,7 @@ def test_names_and_defaults() -> None:
     assert warm.name == "baseline-prewarm@qwen2.5-coder-0.5b"
     assert parse_config("output-only").mode == "output-only"
     live = parse_config("livemind")
-    assert live.name == "livemind/ua-spi/sentence/10/v2"
+    assert live.name == f"livemind/{DEFAULT_FORMAT}/sentence/10/v2"
     clause = parse_config("livemind/ua-pil/clause@small")
     assert (clause.format, clause.granularity, clause.min_len, clause.action_set) == (
         "ua-pil",
@@ -41,8 +42,9 @@ def test_bad_names(spec: str) -> None:
 
 
 def test_list_drops_duplicates() -> None:
-    names = [c.name for c in parse_configs("baseline, livemind ,livemind/ua-spi,baseline")]
-    assert names == ["baseline", "livemind/ua-spi/sentence/10/v2"]
+    spec = f"baseline, livemind ,livemind/{DEFAULT_FORMAT},baseline"
+    names = [c.name for c in parse_configs(spec)]
+    assert names == ["baseline", f"livemind/{DEFAULT_FORMAT}/sentence/10/v2"]
     with pytest.raises(ValueError):
         parse_configs(" , ")
 

@@ -265,7 +265,10 @@ def test_cache_and_speculation_table() -> None:
 def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) -> None:
     from livemind.eval.selection import canonical_config_names, select_records
 
-    assert canonical_config_names("livemind, baseline,livemind/ua-spi") == [LIVE, "baseline"]
+    assert canonical_config_names("livemind/ua-spi, baseline,livemind/ua-spi/sentence") == [
+        LIVE,
+        "baseline",
+    ]
     assert canonical_config_names("not a config") == ["not a config"]
     only_live = select_records(toy, configs=[LIVE])
     assert {r["config"] for r in only_live} == {LIVE} and len(only_live) == 6
@@ -280,7 +283,7 @@ def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) ->
         select_records(lonely, common=True)
 
     run = write_jsonl(tmp_path / "run.jsonl", toy)
-    assert cli([str(run), "--out", str(tmp_path / "r"), "--configs", "livemind", "--common"]) == 0
+    assert cli([str(run), "--out", str(tmp_path / "r"), "--configs", "livemind/ua-spi", "--common"]) == 0
     text = (tmp_path / "r" / "report.md").read_text()
     assert LIVE in text and "| `baseline`" not in text
     assert cli([str(run), "--out", str(tmp_path / "r2"), "--configs", "nope"]) == 1

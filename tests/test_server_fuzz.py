@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.hub import CLOSE, Limits, SessionHub
@@ -67,7 +67,7 @@ RAW = st.one_of(
 
 
 def reply(request: Request) -> str:
-    return "INFERENCE: ok" if "still typing" in request.messages[-1]["content"] else "Fine."
+    return "INFERENCE: ok" if is_inference_request(request) else "Fine."
 
 
 async def drive(messages: list[str | bytes]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.hub import Limits
@@ -19,14 +19,14 @@ from livemind.server.serve import check_exposure, is_loopback
 
 
 def reply(request: Request) -> str:
-    return "INFERENCE: ok" if "still typing" in request.messages[-1]["content"] else "Done."
+    return "INFERENCE: ok" if is_inference_request(request) else "Done."
 
 
 def app_with(**limits) -> TestClient:
     token = limits.pop("token", None)
     app = create_app(
         ScriptedBackend(reply),
-        defaults=SessionConfig(min_len=3),
+        defaults=SessionConfig(min_len=3, format="ua-spi"),  # history = the texts sent
         limits=Limits(**limits),
         token=token,
     )

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from livemind.backends.base import BackendError, Request
-from livemind.backends.scripted import ScriptedBackend
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.session import LiveSession, SessionError
 
@@ -13,7 +13,7 @@ TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How m
 
 
 def is_inference_call(request: Request) -> bool:
-    return "still typing" in request.messages[-1]["content"]
+    return is_inference_request(request)
 
 
 def script(request: Request) -> str:
@@ -94,7 +94,7 @@ async def test_edit_after_inference_invalidates_it() -> None:
 
 
 async def test_multi_turn_history() -> None:
-    session, backend, _ = make()
+    session, backend, _ = make(format="ua-spi")  # history = the user's texts and answers
     await type_text(session, "Name a fruit. Short")
     await session.commit()
     assert session.text == "" and len(session.history) == 2

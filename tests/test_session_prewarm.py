@@ -6,7 +6,7 @@ import asyncio
 
 from livemind.answering import looks_complete, prewarm_cut
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.formats import DONE_MARK, TYPING_MARK
 from livemind.session import LiveSession
@@ -15,9 +15,7 @@ TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How m
 QUESTION = "Which planet is known as the red planet?\nA. Venus\nB. Mars"
 
 
-def is_inference(request: Request) -> bool:
-    last = request.messages[-1]["content"]
-    return "still typing" in last or last.endswith(TYPING_MARK)
+is_inference = is_inference_request
 
 
 def script(request: Request) -> str:

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from livemind.backends.scripted import ScriptedBackend
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.eval.typing import type_and_commit
 from livemind.session import LiveSession
@@ -14,7 +14,7 @@ TEXT = "Ann has two cats. Bob has three dogs. How many pets in all?"
 
 def scripted(delay: float) -> ScriptedBackend:
     return ScriptedBackend(
-        lambda r: "INFERENCE: a b c" if "still typing" in r.messages[-1]["content"] else "Five.",
+        lambda r: "INFERENCE: a b c" if is_inference_request(r) else "Five.",
         delay=delay,
     )
 
@@ -103,7 +103,7 @@ async def test_think_time_lets_a_speculative_answer_run_before_enter() -> None:
     # The answer takes ~0.3 s (6 words x 0.05 s); the typist pauses 1 s before Enter and
     # speculation starts 0.2 s after the last key: the answer is ready at Enter.
     backend = ScriptedBackend(
-        lambda r: "INFERENCE: x" if "still typing" in r.messages[-1]["content"] else "a b c d e f",
+        lambda r: "INFERENCE: x" if is_inference_request(r) else "a b c d e f",
         delay=0.05,
     )
     cfg = SessionConfig(min_len=3, speculate=True, speculate_after_s=0.2)
@@ -124,7 +124,7 @@ async def test_enter_comes_on_time_even_while_a_call_runs(policy: str) -> None:
     # 0.3 s: Enter must arrive while the last call still runs, and the commit policy
     # decides what that costs (waiting for it, or almost nothing when cancelled).
     def reply(r) -> str:
-        if "still typing" in r.messages[-1]["content"]:
+        if is_inference_request(r):
             return "INFERENCE: " + " ".join(["w"] * 30)
         return "a b"
 
@@ -146,7 +146,7 @@ async def test_virtual_pause_speculation_preempts_only_under_cancel(policy: str)
     # "cancel" the speculative answer (0.1 s) takes its place 0.2 s into the pause and is
     # ready at Enter; under "wait" Enter waits for the call and the answer is not speculative.
     def reply(r) -> str:
-        if "still typing" in r.messages[-1]["content"]:
+        if is_inference_request(r):
             return "INFERENCE: " + " ".join(["w"] * 30)
         return "a b"
 

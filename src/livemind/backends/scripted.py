@@ -13,6 +13,15 @@ from livemind.backends.base import Backend, BackendError, Capabilities, Delta, R
 Script = Callable[[Request], str]
 
 
+def is_inference_request(request: Request) -> bool:
+    """Whether ``request`` is an inference-stage call (in any format), so a script can
+    answer the two stages differently."""
+    from livemind.formats import TYPING_MARK
+
+    last = request.messages[-1]["content"]
+    return "still typing" in last or last.endswith(TYPING_MARK)
+
+
 class ScriptedBackend(Backend):
     """Streams scripted replies word by word.
 
