@@ -102,9 +102,7 @@ async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Pa
     """Pure runner logic (order, resume, GSM records) with the scripted test double."""
     questions = load_dataset("gsm", n=3, seed=1, min_sentences=3)
     backend = ScriptedBackend(
-        lambda r: (
-            "INFERENCE: ok" if is_inference_request(r) else "The answer is 7"
-        )
+        lambda r: "INFERENCE: ok" if is_inference_request(r) else "The answer is 7"
     )
     configs = parse_configs("baseline,livemind/u-pi/sentence/3")
     out = tmp_path / "r.jsonl"

@@ -283,7 +283,8 @@ def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) ->
         select_records(lonely, common=True)
 
     run = write_jsonl(tmp_path / "run.jsonl", toy)
-    assert cli([str(run), "--out", str(tmp_path / "r"), "--configs", "livemind/ua-spi", "--common"]) == 0
+    args = ["--out", str(tmp_path / "r"), "--configs", "livemind/ua-spi", "--common"]
+    assert cli([str(run), *args]) == 0
     text = (tmp_path / "r" / "report.md").read_text()
     assert LIVE in text and "| `baseline`" not in text
     assert cli([str(run), "--out", str(tmp_path / "r2"), "--configs", "nope"]) == 1
