@@ -90,6 +90,7 @@ def test_playground_thinks_while_typing_then_answers(server: str) -> None:
             # second turn, with the conventional baseline side by side
             page.click("#settings-toggle")
             page.check("#compare")
+            page.select_option('select[name="commit_policy"]', "cancel")
             page.click("#input")
             page.keyboard.type("Now add two more boxes. How many pens then?", delay=20)
             page.keyboard.press("Enter")
@@ -99,6 +100,8 @@ def test_playground_thinks_while_typing_then_answers(server: str) -> None:
             second = page.locator(".turn").nth(1)
             assert second.locator(".answer.main .meta.latency").count() == 1
             assert "complete" in second.locator(".answer.compare .meta").inner_text()
+            # the server took the setting (session.updated sets the form from its config)
+            assert page.locator('select[name="commit_policy"]').input_value() == "cancel"
             page.screenshot(path=str(ARTIFACTS / "playground-compare.png"), full_page=True)
         finally:
             browser.close()

@@ -139,3 +139,13 @@ def test_exposure_check() -> None:
     check_exposure("0.0.0.0", "token")
     with pytest.raises(ValueError, match="token"):
         check_exposure("0.0.0.0", None)
+
+
+def test_commit_policy_is_a_session_setting() -> None:
+    with app_with() as client, client.websocket_connect("/v1/live") as ws:
+        sid = ws.receive_json()["session_id"]
+        ws.send_json({"type": "session.update", "session": {"commit_policy": "later"}})
+        assert until(ws, "error")[-1]["code"] == "invalid_setting"
+        ws.send_json({"type": "session.update", "session": {"commit_policy": "cancel"}})
+        assert until(ws, "session.updated")[-1]["session"]["commit_policy"] == "cancel"
+        assert client.app.state.hub.connections[sid].session.config.commit_policy == "cancel"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from livemind.backends import open_backend
 from livemind.backends.base import Backend, BackendError
-from livemind.config import GRANULARITIES, SessionConfig
+from livemind.config import COMMIT_POLICIES, GRANULARITIES, SessionConfig
 from livemind.formats import DEFAULT_FORMAT, FORMATS
 from livemind.models import DEFAULT_MODEL, ModelError
 from livemind.progress import ByteProgress
@@ -85,6 +85,13 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="start the answer in the pause before Enter (default off)",
+    )
+    g.add_argument(
+        "--commit-policy",
+        default=SessionConfig().commit_policy,
+        choices=COMMIT_POLICIES,
+        help="on Enter, wait for a running inference call or cancel it "
+        f"(default {SessionConfig().commit_policy})",
     )
 
 
@@ -176,6 +183,7 @@ def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> S
         answer_instruction=answer_instruction,
         prewarm=args.prewarm,
         speculate=args.speculate,
+        commit_policy=args.commit_policy,
     ).validated()
 
 

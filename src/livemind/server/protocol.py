@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livemind.actions import ACTION_SETS
+from livemind.config import COMMIT_POLICIES
 from livemind.formats import FORMATS
 from livemind.segment import GRANULARITIES
 
@@ -47,6 +48,7 @@ SETTINGS: dict[str, tuple[type, tuple[Any, ...] | None]] = {
     "action_set": (str, tuple(ACTION_SETS)),
     "prewarm": (bool, None),
     "speculate": (bool, None),
+    "commit_policy": (str, COMMIT_POLICIES),
     "answer_max_tokens": (int, None),
     "collaborative": (bool, None),
 }

@@ -163,7 +163,7 @@ function finishAnswer(which, ev) {
 
 function showSettings(cfg, created) {
   if (!cfg) return;
-  for (const name of ["format", "granularity", "min_len"]) settingsForm.elements[name].value = cfg[name];
+  for (const name of ["format", "granularity", "min_len", "commit_policy"]) settingsForm.elements[name].value = cfg[name];
   settingsForm.elements.prewarm.checked = !!cfg.prewarm;
   settingsForm.elements.speculate.checked = !!cfg.speculate;
   settingsForm.elements.collaborative.checked = !!cfg.collaborative;
