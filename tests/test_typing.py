@@ -118,17 +118,19 @@ async def test_think_time_lets_a_speculative_answer_run_before_enter() -> None:
     assert not typed.answer.speculative and typed.latency_s >= 0.25
 
 
+def long_notes_reply(r) -> str:
+    """30-word notes (~1.5 s at 0.05 s a word), a two-word answer."""
+    if is_inference_request(r):
+        return "INFERENCE: " + " ".join(["w"] * 30)
+    return "a b"
+
+
 @pytest.mark.parametrize("policy", ["wait", "cancel"])
 async def test_enter_comes_on_time_even_while_a_call_runs(policy: str) -> None:
     # Each inference reply streams for ~1.5 s (30 words x 0.05 s); the typist pauses
     # 0.3 s: Enter must arrive while the last call still runs, and the commit policy
     # decides what that costs (waiting for it, or almost nothing when cancelled).
-    def reply(r) -> str:
-        if is_inference_request(r):
-            return "INFERENCE: " + " ".join(["w"] * 30)
-        return "a b"
-
-    backend = ScriptedBackend(reply, delay=0.05)
+    backend = ScriptedBackend(long_notes_reply, delay=0.05)
     cfg = SessionConfig(min_len=3, commit_policy=policy)
     session = LiveSession(backend, cfg, speculation_timer=False)
     typed = await type_and_commit(
@@ -145,12 +147,7 @@ async def test_virtual_pause_speculation_preempts_only_under_cancel(policy: str)
     # The question sentence's inference call (~1.5 s) starts in the 1 s pause. Under
     # "cancel" the speculative answer (0.1 s) takes its place 0.2 s into the pause and is
     # ready at Enter; under "wait" Enter waits for the call and the answer is not speculative.
-    def reply(r) -> str:
-        if is_inference_request(r):
-            return "INFERENCE: " + " ".join(["w"] * 30)
-        return "a b"
-
-    backend = ScriptedBackend(reply, delay=0.05)
+    backend = ScriptedBackend(long_notes_reply, delay=0.05)
     cfg = SessionConfig(min_len=3, commit_policy=policy, speculate=True, speculate_after_s=0.2)
     session = LiveSession(backend, cfg, speculation_timer=False)
     typed = await type_and_commit(
