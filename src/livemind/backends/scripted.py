@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from livemind.backends.base import Backend, BackendError, Capabilities, Delta, Request, Usage
+from livemind.formats import TYPING_MARK
 
 Script = Callable[[Request], str]
 
@@ -16,8 +17,6 @@ Script = Callable[[Request], str]
 def is_inference_request(request: Request) -> bool:
     """Whether ``request`` is an inference-stage call (in any format), so a script can
     answer the two stages differently."""
-    from livemind.formats import TYPING_MARK
-
     last = request.messages[-1]["content"]
     return "still typing" in last or last.endswith(TYPING_MARK)
 

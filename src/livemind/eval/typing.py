@@ -170,8 +170,9 @@ async def _think_virtual(session: LiveSession, think_s: float, already: float) -
     cfg = session.config
     started = time.perf_counter()
     idle = asyncio.ensure_future(session.settled())
-    if cfg.speculate and cfg.commit_policy == "cancel" and cfg.speculate_after_s < think_s:
-        # the session's timer would fire here: speculation may cancel a running call
+    if cfg.speculate and cfg.speculate_after_s < think_s:
+        # the session's timer would fire here; the session decides whether a running
+        # call gives way (commit_policy) or the speculation waits for it
         await asyncio.wait({idle}, timeout=max(0.0, cfg.speculate_after_s - already))
         if not idle.done():
             session.speculate()
@@ -179,8 +180,8 @@ async def _think_virtual(session: LiveSession, think_s: float, already: float) -
     await asyncio.wait({idle}, timeout=max(0.0, left))
     idle.cancel()
     busy = time.perf_counter() - started
-    spec_at = max(already + busy, session.config.speculate_after_s)
-    if session.config.speculate and spec_at < think_s and session.speculate():
+    spec_at = max(already + busy, cfg.speculate_after_s)
+    if cfg.speculate and spec_at < think_s and session.speculate():
         await asyncio.sleep(think_s - spec_at)  # the speculative answer runs meanwhile
     return busy
 
