@@ -8,6 +8,7 @@ from livemind.formats import (
     SYSTEM_PROMPT,
     TYPING_MARK,
     PromptView,
+    aligned_output_instruction,
     baseline_messages,
     inference_instruction,
     inference_messages,
@@ -124,7 +125,10 @@ def test_aligned_calls_extend_the_previous_call_and_its_reply() -> None:
     ):
         extended = [*earlier, _assistant(action.render())]
         assert later[: len(extended)] == extended
-    assert final[-1]["content"] == f"{SEGMENTS[2].strip()}{SEGMENTS[3]}\n\n{DONE_MARK}"
+    tail = aligned_output_instruction("Be brief.")
+    assert final[-1]["content"] == f"{SEGMENTS[2].strip()}{SEGMENTS[3]}\n\n{tail}"
+    assert tail.startswith(DONE_MARK) and tail.endswith("Be brief.")
+    assert "INFERENCE" in tail  # small models need telling not to write another note
     assert calls[1][-1]["content"].endswith(TYPING_MARK)
     assert "Be brief." in final[0]["content"]  # the answer instruction lives in the system prompt
 

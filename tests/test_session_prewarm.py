@@ -8,7 +8,7 @@ from livemind.answering import looks_complete, prewarm_cut
 from livemind.backends.base import Request
 from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
-from livemind.formats import DONE_MARK, TYPING_MARK
+from livemind.formats import TYPING_MARK, aligned_output_instruction
 from livemind.session import LiveSession
 
 TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
@@ -103,7 +103,7 @@ async def test_aligned_keeps_waits_and_history_transcript() -> None:
     assert inference[1].messages[2] == {"role": "assistant", "content": "WAIT"}
     await session.commit()
     final = backend.requests[-1].messages
-    assert final[-1]["content"] == f"How many are left?\n\n{DONE_MARK}"
+    assert final[-1]["content"] == f"How many are left?\n\n{aligned_output_instruction()}"
     assert final[: len(inference[-1].messages)] == inference[-1].messages
     # the next turn extends the whole transcript of this one
     assert session.history == [*final[1:], {"role": "assistant", "content": "6 apples."}]

@@ -12,6 +12,8 @@ L = latest segments, S = sequential blocks):
   its reply plus the new text. The instructions live in the system prompt; each user turn
   ends with a short stage mark (``[typing]`` / ``[done]``) that stays in the transcript,
   and ``WAIT`` replies stay too (the next call starts after them instead of re-reading).
+  The final turn adds a short answer instruction after ``[done]``: with the mark alone,
+  small models keep writing ``INFERENCE:`` lines instead of an answer.
 
 Every layout serves both stages: the inference stage (the text is still arriving) and the
 output stage (the input is complete; answer it). The system prompt is the same for both
@@ -74,6 +76,13 @@ def aligned_system_prompt(actions: Sequence[ActionKind], answer_instruction: str
         f"A piece that ends with {DONE_MARK} completes the message: answer it, reusing your "
         "INFERENCE lines and working out only what is still missing, in plain text."
     )
+    return f"{text} {answer_instruction}".strip()
+
+
+def aligned_output_instruction(answer_instruction: str = "") -> str:
+    """The ``aligned`` output-stage tail: the done mark, then a short reminder to answer
+    (these few tokens are the only instruction the answer call prefills unseen)."""
+    text = f"{DONE_MARK}\n\nNow answer the whole message in plain text, not as an INFERENCE line."
     return f"{text} {answer_instruction}".strip()
 
 
@@ -235,7 +244,7 @@ def output_messages(
 ) -> list[Message]:
     """Chat messages for the output stage (the input is complete)."""
     if check_format(fmt) in APPEND_ONLY_FORMATS:
-        instruction = DONE_MARK
+        instruction = aligned_output_instruction(answer_instruction)
     else:
         instruction = output_instruction(answer_instruction)
     return _messages(fmt, view, instruction, actions, answer_instruction, history)
