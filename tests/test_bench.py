@@ -11,6 +11,7 @@ from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.eval.configs import parse_configs
 from livemind.eval.datasets import load_dataset
 from livemind.eval.runner import BenchOptions, run_bench
+from livemind.formats import DEFAULT_FORMAT
 
 FIELDS = {
     "config",
@@ -75,7 +76,7 @@ def test_bench_and_report_end_to_end(tmp_path: Path, cli) -> None:
         "baseline",
         "baseline-prewarm",
         "output-only",
-        "livemind/ua-spi/sentence/10/v2",
+        f"livemind/{DEFAULT_FORMAT}/sentence/10/v2",
     }
     for r in records:
         assert set(r) >= FIELDS, FIELDS - set(r)
@@ -94,7 +95,7 @@ def test_bench_and_report_end_to_end(tmp_path: Path, cli) -> None:
     rep = cli("report", str(out), "--out", str(tmp_path / "rep"))
     assert rep.returncode == 0, rep.stderr
     md = (tmp_path / "rep" / "report.md").read_text()
-    assert "`livemind/ua-spi/sentence/10/v2`" in md and "speed-up" in md
+    assert f"`livemind/{DEFAULT_FORMAT}/sentence/10/v2`" in md and "speed-up" in md
     assert (tmp_path / "rep" / "latency_cdf.png").stat().st_size > 1000
 
 

@@ -36,7 +36,7 @@ async def test_typed_question_gets_inferences_and_a_cached_answer(llama_backend)
     assert answer.text.strip()
     assert len(answer.calls) >= 1
     assert all(c.prompt_tokens > 0 and c.wall_s > 0 for c in answer.calls)
-    # ua-spi is append-only: the answer call reuses the cached prefix of the inference calls.
+    # The answer call reuses the cached prefix of the inference calls.
     assert answer.output.cached_tokens and answer.output.cached_tokens > 0
     assert answer.output.evaluated_tokens < answer.output.prompt_tokens
     assert typed.latency_s > 0 and typed.ttft_s is not None

@@ -79,8 +79,10 @@ def test_typing_with_edits_commit_and_multi_turn(client) -> None:
         ws.send_json({"type": "input_text.commit"})
         assert until(ws, "response.done")[-1]["text"].strip()
         session = client.app.state.hub.connections[sid].session
-        assert [m["role"] for m in session.history] == ["user", "assistant"] * 2
-        assert "five" in session.history[0]["content"]
+        roles = [m["role"] for m in session.history]
+        assert roles == ["user", "assistant"] * (len(roles) // 2) and len(roles) >= 4
+        users = [m["content"] for m in session.history if m["role"] == "user"]
+        assert "five" in users[0] and "two of them" in users[-1]
 
 
 def test_cancel_an_answer(client) -> None:

@@ -77,8 +77,8 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--prewarm",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="prefill unread text into the cache while typing (default off)",
+        default=SessionConfig().prewarm,
+        help="prefill unread text into the cache while typing, where the backend can (default on)",
     )
     g.add_argument(
         "--speculate",

@@ -38,7 +38,7 @@ class SessionConfig:
     temperature: float = 0.0
     commit_policy: str = "wait"
     max_history_turns: int = 8
-    prewarm: bool = False
+    prewarm: bool = True
     prewarm_min_chars: int = 24
     speculate: bool = False
     speculate_after_s: float = 0.6

@@ -53,6 +53,7 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
 
     base_cfg = SessionConfig(
         mode="baseline",
+        prewarm=False,  # the conventional stack: nothing is read before Enter
         answer_instruction=opts.config.answer_instruction,
         answer_max_tokens=opts.config.answer_max_tokens,
         temperature=opts.config.temperature,

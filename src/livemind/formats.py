@@ -32,7 +32,7 @@ from livemind.memory import MemoryEntry
 
 FORMATS: tuple[str, ...] = ("u-pi", "u-pli", "ua-pil", "u-spi", "ua-spi", "aligned")
 APPEND_ONLY_FORMATS = frozenset({"aligned"})
-DEFAULT_FORMAT = "ua-spi"
+DEFAULT_FORMAT = "aligned"
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant that reads questions while they are being typed. "

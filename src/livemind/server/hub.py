@@ -209,6 +209,7 @@ class LiveConnection:
         if self._baseline is None:
             cfg = SessionConfig(
                 mode="baseline",
+                prewarm=False,
                 answer_max_tokens=self.session.config.answer_max_tokens,
                 answer_instruction=self.session.config.answer_instruction,
             )
