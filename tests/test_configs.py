@@ -94,3 +94,15 @@ def test_cancel_flag() -> None:
     )
     with pytest.raises(ValueError, match="livemind only"):
         parse_config("baseline+cancel")
+
+
+@pytest.mark.parametrize("command", ["chat", "serve", "demo"])
+def test_cli_defaults_are_the_measured_best_and_can_be_turned_off(command: str) -> None:
+    from livemind.cli import _session_config, build_parser
+
+    parser = build_parser()
+    default = _session_config(parser.parse_args([command]))
+    assert (default.format, default.prewarm) == ("aligned", True)
+    assert (default.commit_policy, default.speculate) == ("wait", False)
+    paper = _session_config(parser.parse_args([command, "--format", "ua-spi", "--no-prewarm"]))
+    assert (paper.format, paper.prewarm) == ("ua-spi", False)

@@ -7,7 +7,7 @@ baseline-type configs it is the only model used, e.g. ``baseline@qwen2.5-coder-0
 - ``baseline-prewarm``  the same, with the prompt prefilled into the cache while typed
 - ``output-only``       livemind's answer prompt on the complete input, no inference stage
 - ``livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]]``  simultaneous inference;
-  missing parts take the defaults ``ua-spi/sentence/10/v2``.
+  missing parts take the defaults ``aligned/sentence/10/v2`` (``formats.DEFAULT_FORMAT``).
 
 Flags go before ``@MODEL``: ``+prewarm`` prefills the text no call has read yet while it
 is typed; ``+spec`` starts the answer speculatively in the pause before Enter;
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from livemind.config import GRANULARITIES, SessionConfig
 from livemind.formats import DEFAULT_FORMAT, check_format
 
-DEFAULT_CONFIGS = ("baseline", "baseline-prewarm", "output-only", "livemind")
+DEFAULT_CONFIGS = ("baseline", "baseline-prewarm", "output-only", "livemind+prewarm")
 
 
 @dataclass(frozen=True, slots=True)
