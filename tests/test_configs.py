@@ -1,5 +1,6 @@
 import pytest
 
+from livemind.cli import _session_config, build_parser
 from livemind.eval.configs import parse_config, parse_configs
 from livemind.formats import DEFAULT_FORMAT
 
@@ -98,8 +99,6 @@ def test_cancel_flag() -> None:
 
 @pytest.mark.parametrize("command", ["chat", "serve", "demo"])
 def test_cli_defaults_are_the_measured_best_and_can_be_turned_off(command: str) -> None:
-    from livemind.cli import _session_config, build_parser
-
     parser = build_parser()
     default = _session_config(parser.parse_args([command]))
     assert (default.format, default.prewarm) == ("aligned", True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from livemind.actions import action_set
 from livemind.formats import DEFAULT_FORMAT, check_format
@@ -42,6 +42,11 @@ class SessionConfig:
     prewarm_min_chars: int = 24
     speculate: bool = False
     speculate_after_s: float = 0.6
+
+    def conventional_baseline(self) -> SessionConfig:
+        """This session's settings as the conventional baseline it is compared with: the
+        complete prompt at once after Enter, nothing read or started before it."""
+        return replace(self, mode="baseline", prewarm=False, speculate=False)
 
     def validated(self) -> SessionConfig:
         """Return self, or raise ValueError naming the bad setting and the valid values."""

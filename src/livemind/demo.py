@@ -51,13 +51,7 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
     )
     await live.aclose()
 
-    base_cfg = SessionConfig(
-        mode="baseline",
-        prewarm=False,  # the conventional stack: nothing is read before Enter
-        answer_instruction=opts.config.answer_instruction,
-        answer_max_tokens=opts.config.answer_max_tokens,
-        temperature=opts.config.temperature,
-    )
+    base_cfg = opts.config.conventional_baseline()
     final_backend = output_backend or backend
     baseline = LiveSession(final_backend, base_cfg)
     if view is not None:

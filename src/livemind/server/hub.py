@@ -207,12 +207,7 @@ class LiveConnection:
     async def _run_baseline(self, prompt: str) -> None:
         """The same prompt through the conventional baseline, for a side-by-side figure."""
         if self._baseline is None:
-            cfg = SessionConfig(
-                mode="baseline",
-                prewarm=False,
-                answer_max_tokens=self.session.config.answer_max_tokens,
-                answer_instruction=self.session.config.answer_instruction,
-            )
+            cfg = self.session.config.conventional_baseline()
             self._baseline = LiveSession(
                 self.hub.backend, cfg, session_id=f"{self.session_id}-baseline"
             )
