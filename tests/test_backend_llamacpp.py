@@ -292,3 +292,17 @@ async def test_reset_cache_makes_the_next_call_cold(smollm2_path) -> None:
         assert cold.cached_tokens == 0 and cold.evaluated_tokens == cold.prompt_tokens
     finally:
         await backend.aclose()
+
+
+async def test_ngram_speculative_decoding_option(smollm2_path) -> None:
+    """``ngram_spec`` turns on llama.cpp's draft-free speculative decoding; the engine
+    still answers, and an unknown type is a clear error."""
+    with pytest.raises(ValueError, match="ngram_spec"):
+        LlamaCppBackend(smollm2_path, n_ctx=1024, n_parallel=1, ngram_spec="ngram-magic")
+    spec = LlamaCppBackend(smollm2_path, n_ctx=1024, n_parallel=1, ngram_spec="ngram-simple")
+    try:
+        messages = [{"role": "user", "content": "Repeat: one two three four."}]
+        text, usage = await spec.complete(Request(messages, max_tokens=12))
+        assert text.strip() and usage.completion_tokens >= 1
+    finally:
+        await spec.aclose()

@@ -72,11 +72,12 @@ def test_bench_and_report_end_to_end(tmp_path: Path, cli) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 12
+    live_name = f"livemind/{DEFAULT_FORMAT}/sentence/10/v2+auto+notes-auto"  # the defaults
     assert {r["config"] for r in records} == {
         "baseline",
         "baseline-prewarm",
-        "output-only",
-        f"livemind/{DEFAULT_FORMAT}/sentence/10/v2",
+        f"output-only/{DEFAULT_FORMAT}+auto+notes-auto",
+        live_name,
     }
     for r in records:
         assert set(r) >= FIELDS, FIELDS - set(r)
@@ -84,6 +85,7 @@ def test_bench_and_report_end_to_end(tmp_path: Path, cli) -> None:
         assert r["prompt_sentences"] >= 2 and r["busy_s"] > 0
     live = [r for r in records if r["config"].startswith("livemind")]
     assert all(r["inference_calls"] >= 1 and r["actions"] for r in live)
+    assert all(r["answer_mode"] == "short" for r in live)  # multiple choice: auto -> short
     warm = [r for r in records if r["config"] == "baseline-prewarm"]
     assert all(r["final_cached_tokens"] > 0 for r in warm)  # prefilled while typed
     cold = [r for r in records if r["config"] == "baseline"]
@@ -95,7 +97,7 @@ def test_bench_and_report_end_to_end(tmp_path: Path, cli) -> None:
     rep = cli("report", str(out), "--out", str(tmp_path / "rep"))
     assert rep.returncode == 0, rep.stderr
     md = (tmp_path / "rep" / "report.md").read_text()
-    assert f"`livemind/{DEFAULT_FORMAT}/sentence/10/v2`" in md and "speed-up" in md
+    assert f"`{live_name}`" in md and "speed-up" in md and "## Answers and notes" in md
     assert (tmp_path / "rep" / "latency_cdf.png").stat().st_size > 1000
 
 
@@ -105,7 +107,7 @@ async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Pa
     backend = ScriptedBackend(
         lambda r: "INFERENCE: ok" if is_inference_request(r) else "The answer is 7"
     )
-    configs = parse_configs("baseline,livemind/u-pi/sentence/3")
+    configs = parse_configs("baseline,livemind/u-pi/sentence/3+short+notes-free")
     out = tmp_path / "r.jsonl"
     seen: list[str] = []
     n = await run_bench(
@@ -121,4 +123,7 @@ async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Pa
     assert seen[2:4] == ["livemind/u-pi/sentence/3/v2", "baseline"]  # rotated per question
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert all(r["dataset"] == "gsm" and r["extracted"] == "7" for r in records)
+    live = [r for r in records if r["config"].startswith("livemind")]
+    assert all(r["answer_mode"] == "short" and r["notes_checked"] >= 0 for r in live)
+    assert {r["answer_mode"] for r in records if r["config"] == "baseline"} == {"baseline"}
     assert await run_bench(questions, configs, lambda m: backend, out, BenchOptions()) == 0

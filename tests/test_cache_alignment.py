@@ -34,6 +34,7 @@ async def type_slowly(session: LiveSession, text: str) -> None:
 
 async def streamed_then_answered(backend: Backend, session_id: str, **cfg: Any) -> tuple:
     log = RecordingBackend(backend)
+    cfg = {"notes": "free", **cfg}  # QUESTION is a word problem: "auto" would write no notes
     config = SessionConfig(min_len=3, inference_max_tokens=12, answer_max_tokens=4, **cfg)
     session = LiveSession(log, config, session_id=session_id)
     await type_slowly(session, QUESTION)
@@ -62,6 +63,77 @@ async def test_embedded_answer_call_evaluates_only_the_unseen_tail(llama_backend
     assert out.evaluated_tokens <= unseen + 2, (out.evaluated_tokens, unseen)
     assert unseen < 0.25 * out.prompt_tokens  # and what is unseen is only the tail
     assert out.cached_tokens >= out.prompt_tokens - unseen - 2
+
+
+@pytest.mark.parametrize(
+    ("answer_mode", "notes", "resolved"),
+    [
+        ("short", "free", "short"),
+        ("reason", "facts", "reason"),
+        ("reason", "steps", "reason"),
+        ("auto", "auto", "reason"),  # the plain layout: no notes, prewarmed while typed
+    ],
+)
+async def test_every_answer_mode_evaluates_only_the_unseen_tail(
+    llama_backend, answer_mode, notes, resolved
+) -> None:
+    await llama_backend.reset_cache()
+    answer, unseen = await streamed_then_answered(
+        llama_backend,
+        f"mode-{answer_mode}-{notes}",
+        prewarm=True,
+        prewarm_min_chars=12,
+        answer_mode=answer_mode,
+        notes=notes,
+        reason_budget=3,
+    )
+    out = answer.output
+    assert answer.answer_mode == resolved  # auto: QUESTION is a numeric word problem
+    assert out.completion_tokens <= (3 if resolved == "reason" else 4)
+    assert out.evaluated_tokens is not None
+    assert out.evaluated_tokens <= unseen + 2, (answer_mode, out.evaluated_tokens, unseen)
+    # the plain layout has no transcript, so its ~25-token instruction weighs more
+    assert unseen < (0.4 if notes == "auto" else 0.25) * out.prompt_tokens
+
+
+async def test_a_partial_note_kept_at_enter_is_read_from_the_cache(llama_backend) -> None:
+    """commit_policy="keep": the note cut off at Enter enters the answer prompt, and the
+    engine, which wrote those tokens itself, does not evaluate them again."""
+    await llama_backend.reset_cache()
+    log = RecordingBackend(llama_backend)
+    config = SessionConfig(
+        min_len=3,
+        inference_max_tokens=48,
+        answer_max_tokens=4,
+        commit_policy="keep",
+        notes="free",  # QUESTION is a word problem: "auto" would write no notes
+    )
+    session = LiveSession(log, config, session_id="keep")
+    sentences = QUESTION.split(". ")
+    await type_slowly(session, ". ".join(sentences[:-1]) + ". ")
+    events: list = []
+    session.on(events.append)
+    session.set_text(QUESTION + " Thanks.")  # the last sentence gets a call; Enter cuts it
+
+    def written() -> str:
+        return "".join(e.data["delta"] for e in events if e.type == "inference.delta")
+
+    async def a_few_words() -> None:  # Enter comes while the note is being written
+        while len(written().split()) < 4:
+            await asyncio.sleep(0.002)
+
+    await asyncio.wait_for(a_few_words(), timeout=30)
+    answer = await session.commit()
+    await session.aclose()
+    kept = [a for a in answer.actions if a.get("partial")]
+    assert kept, f"no partial note kept; the call wrote {written()!r}"
+    assert kept[-1]["content"] in log.sent[-1][0][-2]["content"]
+    tokenizer = ChatTokenizer(llama_root(llama_backend))
+    try:
+        unseen = await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
+    finally:
+        await tokenizer.aclose()
+    assert answer.output.evaluated_tokens <= unseen + 3, (answer.output.evaluated_tokens, unseen)
 
 
 async def test_without_prewarm_the_last_sentence_is_evaluated_after_enter(llama_backend) -> None:

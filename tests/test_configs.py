@@ -14,8 +14,10 @@ def test_names_and_defaults() -> None:
     assert warm.name == "baseline-prewarm@qwen2.5-coder-0.5b"
     assert parse_config("output-only").mode == "output-only"
     live = parse_config("livemind")
-    assert live.name == f"livemind/{DEFAULT_FORMAT}/sentence/10/v2"
-    clause = parse_config("livemind/ua-pil/clause@small")
+    assert live.name == f"livemind/{DEFAULT_FORMAT}/sentence/10/v2+auto+notes-auto"
+    legacy = parse_config("livemind+short+notes-free")  # before answer modes: short names
+    assert legacy.name == f"livemind/{DEFAULT_FORMAT}/sentence/10/v2"
+    clause = parse_config("livemind/ua-pil/clause+short+notes-free@small")
     assert (clause.format, clause.granularity, clause.min_len, clause.action_set) == (
         "ua-pil",
         "clause",
@@ -45,7 +47,7 @@ def test_bad_names(spec: str) -> None:
 def test_list_drops_duplicates() -> None:
     spec = f"baseline, livemind ,livemind/{DEFAULT_FORMAT},baseline"
     names = [c.name for c in parse_configs(spec)]
-    assert names == ["baseline", f"livemind/{DEFAULT_FORMAT}/sentence/10/v2"]
+    assert names == ["baseline", f"livemind/{DEFAULT_FORMAT}/sentence/10/v2+auto+notes-auto"]
     with pytest.raises(ValueError):
         parse_configs(" , ")
 
@@ -67,15 +69,45 @@ def test_session_config_carries_the_settings() -> None:
     )
 
 
+def test_answer_mode_note_and_commit_flags() -> None:
+    c = parse_config("livemind+keep+reason128+notes-facts")
+    assert (c.answer_mode, c.reason_budget, c.notes, c.commit_policy) == (
+        "reason",
+        128,
+        "facts",
+        "keep",
+    )
+    assert c.name.endswith("v2+keep+reason128+notes-facts")
+    scfg = c.session_config("", answer_max_tokens=512, inference_max_tokens=64)
+    assert (scfg.answer_mode, scfg.reason_budget, scfg.notes, scfg.commit_policy) == (
+        "reason",
+        128,
+        "facts",
+        "keep",
+    )
+    assert parse_config("livemind+auto64").name.endswith("+auto64+notes-auto")
+    assert parse_config("livemind+reason0").name == parse_config("livemind+reason").name
+    only = parse_config("output-only/u-pi+prewarm+short")
+    assert (only.mode, only.format, only.name) == (
+        "output-only",
+        "u-pi",
+        "output-only/u-pi+prewarm+notes-auto",
+    )
+    for bad in ("livemind+cancel+keep", "baseline+keep", "output-only+cancel", "livemind+notes-x"):
+        with pytest.raises(ValueError):
+            parse_config(bad)
+
+
 def test_prewarm_and_speculation_flags() -> None:
-    c = parse_config("livemind/aligned+prewarm+spec@qwen2.5-coder-0.5b")
+    c = parse_config("livemind/aligned+prewarm+spec+short+notes-free@qwen2.5-coder-0.5b")
     assert c.name == "livemind/aligned/sentence/10/v2+prewarm+spec@qwen2.5-coder-0.5b"
     assert c.prewarm and c.speculate and c.format == "aligned"
     assert parse_config("baseline+prewarm").name == "baseline-prewarm"
     b = parse_config("baseline-prewarm+spec")
     assert b.name == "baseline-prewarm+spec" and b.prewarm and b.speculate
-    o = parse_config("output-only+prewarm")
-    assert o.name == "output-only+prewarm" and o.prewarm and o.mode == "output-only"
+    o = parse_config("output-only+prewarm+short+notes-free")
+    assert o.name == f"output-only/{DEFAULT_FORMAT}+prewarm" and o.prewarm
+    assert o.mode == "output-only"
     scfg = c.session_config("x", answer_max_tokens=5, inference_max_tokens=5)
     assert scfg.prewarm and scfg.speculate
     with pytest.raises(ValueError, match="flag"):
@@ -83,8 +115,9 @@ def test_prewarm_and_speculation_flags() -> None:
 
 
 def test_cancel_flag() -> None:
-    c = parse_config("livemind/aligned+cancel+prewarm")
-    assert c.name == "livemind/aligned/sentence/10/v2+prewarm+cancel" and c.cancel_on_commit
+    c = parse_config("livemind/aligned+cancel+prewarm+short+notes-free")
+    assert c.name == "livemind/aligned/sentence/10/v2+prewarm+cancel"
+    assert c.commit_policy == "cancel"
     scfg = c.session_config("x", answer_max_tokens=5, inference_max_tokens=5)
     assert scfg.commit_policy == "cancel" and scfg.prewarm
     assert (
@@ -103,5 +136,10 @@ def test_cli_defaults_are_the_measured_best_and_can_be_turned_off(command: str) 
     default = _session_config(parser.parse_args([command]))
     assert (default.format, default.prewarm) == ("aligned", True)
     assert (default.commit_policy, default.speculate) == ("wait", False)
+    assert (default.answer_mode, default.notes, default.reason_budget) == ("auto", "auto", 0)
     paper = _session_config(parser.parse_args([command, "--format", "ua-spi", "--no-prewarm"]))
     assert (paper.format, paper.prewarm) == ("ua-spi", False)
+    args = [command, "--answer-mode", "short", "--notes", "free", "--reason-budget", "64"]
+    before = _session_config(parser.parse_args([*args, "--commit-policy", "keep"]))
+    assert (before.answer_mode, before.notes, before.reason_budget) == ("short", "free", 64)
+    assert before.commit_policy == "keep"

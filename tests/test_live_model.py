@@ -21,7 +21,9 @@ QUESTION = (
     "Sara has 12 red pens and 8 blue pens. She gives 5 red pens to her brother. "
     "Then she buys 3 more blue pens. How many pens does Sara have now?"
 )
-CFG = SessionConfig(min_len=10, inference_max_tokens=32, answer_max_tokens=48)
+# notes on a word problem (the "free" policy): "auto" would write none on QUESTION; what
+# auto does there is checked in test_auto_notes_solve_a_word_problem_from_the_text
+CFG = SessionConfig(min_len=10, inference_max_tokens=32, answer_max_tokens=48, notes="free")
 
 
 async def test_typed_question_gets_inferences_and_a_cached_answer(llama_backend) -> None:
@@ -115,6 +117,23 @@ def test_cli_bad_model(cli, model: str, needle: str) -> None:
     assert proc.returncode == 2
     assert "livemind: error:" in proc.stderr and needle in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+async def test_auto_notes_solve_a_word_problem_from_the_text(llama_backend) -> None:
+    """The defaults (auto answers, auto notes) on a word problem with the real model: no
+    inference call, the plain layout prefilled while typed, a reason answer at Enter."""
+    await llama_backend.reset_cache()
+    session = LiveSession(llama_backend, SessionConfig(min_len=10, answer_max_tokens=48))
+    events: list = []
+    session.on(events.append)
+    typed = await type_and_commit(session, QUESTION, fast=True, think_s=1.0)
+    await session.aclose()
+    kinds = [e.type for e in events]
+    assert "notes.paused" in kinds and "inference.started" not in kinds
+    answer = typed.answer
+    assert answer.answer_mode == "reason" and answer.prewarms and answer.text.strip()
+    out = answer.output
+    assert out.cached_tokens and out.cached_tokens > out.prompt_tokens // 2  # prefilled
 
 
 async def test_edit_cancels_real_inference_call(llama_backend) -> None:

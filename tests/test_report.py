@@ -265,7 +265,8 @@ def test_cache_and_speculation_table() -> None:
 def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) -> None:
     from livemind.eval.selection import canonical_config_names, select_records
 
-    assert canonical_config_names("livemind/ua-spi, baseline,livemind/ua-spi/sentence") == [
+    names = "livemind/ua-spi+short+notes-free, baseline,livemind/ua-spi/sentence+short+notes-free"
+    assert canonical_config_names(names) == [
         LIVE,
         "baseline",
     ]
@@ -283,7 +284,13 @@ def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) ->
         select_records(lonely, common=True)
 
     run = write_jsonl(tmp_path / "run.jsonl", toy)
-    args = ["--out", str(tmp_path / "r"), "--configs", "livemind/ua-spi", "--common"]
+    args = [
+        "--out",
+        str(tmp_path / "r"),
+        "--configs",
+        "livemind/ua-spi+short+notes-free",
+        "--common",
+    ]
     assert cli([str(run), *args]) == 0
     text = (tmp_path / "r" / "report.md").read_text()
     assert LIVE in text and "| `baseline`" not in text

@@ -24,6 +24,7 @@ def script(request: Request) -> str:
 
 def make(delay: float = 0.0, **cfg) -> tuple[LiveSession, ScriptedBackend, list]:
     backend = ScriptedBackend(script, delay=delay)
+    cfg = {"notes": "free", **cfg}  # the texts hold numbers: "auto" would write no notes
     session = LiveSession(backend, SessionConfig(min_len=3, **cfg))
     events: list = []
     session.on(events.append)

@@ -131,7 +131,7 @@ async def test_enter_comes_on_time_even_while_a_call_runs(policy: str) -> None:
     # 0.3 s: Enter must arrive while the last call still runs, and the commit policy
     # decides what that costs (waiting for it, or almost nothing when cancelled).
     backend = ScriptedBackend(long_notes_reply, delay=0.05)
-    cfg = SessionConfig(min_len=3, commit_policy=policy)
+    cfg = SessionConfig(min_len=3, commit_policy=policy, notes="free")  # notes on numbers
     session = LiveSession(backend, cfg, speculation_timer=False)
     typed = await type_and_commit(
         session, TEXT, cpm=600, fast=True, think_s=0.3, instant_suffix="\n(A) 4 (B) 5"
@@ -148,7 +148,9 @@ async def test_virtual_pause_speculation_preempts_only_under_cancel(policy: str)
     # "cancel" the speculative answer (0.1 s) takes its place 0.2 s into the pause and is
     # ready at Enter; under "wait" Enter waits for the call and the answer is not speculative.
     backend = ScriptedBackend(long_notes_reply, delay=0.05)
-    cfg = SessionConfig(min_len=3, commit_policy=policy, speculate=True, speculate_after_s=0.2)
+    cfg = SessionConfig(
+        min_len=3, commit_policy=policy, speculate=True, speculate_after_s=0.2, notes="free"
+    )
     session = LiveSession(backend, cfg, speculation_timer=False)
     typed = await type_and_commit(
         session, TEXT, cpm=600, fast=True, think_s=1.0, instant_suffix="\n(A) 4 (B) 5"

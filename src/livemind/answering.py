@@ -41,6 +41,24 @@ def looks_complete(text: str) -> bool:
     return bool(_OPTION_LINE.match(stripped.splitlines()[-1]))
 
 
+_DANGLING = " \t\n=+-*/×:,;(<"
+_CLAUSE_END = re.compile(r"[;,.](?=\s)|\d(?=[^\d.,]|$)")
+
+
+def partial_note(text: str) -> str:
+    """A note cut off mid-way, trimmed to what is certainly whole: the last word may be
+    unfinished (``= 5`` of ``= 51``) unless a space followed it, so it goes; then, if the
+    rest holds a clause end (``;`` ``,`` ``.``) or a number, it ends at the last of them
+    (``goats = 51, hay`` -> ``goats = 51``), and dangling operators go."""
+    if text and not text[-1].isspace():
+        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+        text = text[:cut] if cut > 0 else ""
+    ends = [m.end() for m in _CLAUSE_END.finditer(text)]
+    if ends:
+        text = text[: ends[-1]]
+    return text.rstrip(_DANGLING)
+
+
 def prewarm_cut(text: str, done: int, min_chars: int) -> int | None:
     """Where to cut ``text`` for the next prefill-only call, or None if not worth one.
 
@@ -62,6 +80,7 @@ class Answer:
 
     text: str
     mode: str
+    answer_mode: str  # the turn's resolved answer mode: short | reason | baseline
     latency_s: float  # commit -> complete answer
     ttft_s: float | None  # commit -> first answer token
     wait_s: float  # part of the latency spent finishing an in-flight inference call

@@ -35,6 +35,7 @@ class CallRecord:
     evaluated_tokens: int | None = None
     completion_tokens: int = 0
     cancelled: bool = False
+    finish_reason: str | None = None  # the engine's: "stop", "length", ...
     action: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -46,6 +47,7 @@ class CallRecord:
         self.cached_tokens = usage.cached_tokens
         self.evaluated_tokens = usage.evaluated_tokens
         self.completion_tokens = usage.completion_tokens
+        self.finish_reason = usage.finish_reason
 
 
 async def stream_call(

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from livemind.answer_modes import ANSWER_MODES, NOTE_POLICIES
 from livemind.backends import open_backend
 from livemind.backends.base import Backend, BackendError
 from livemind.config import COMMIT_POLICIES, GRANULARITIES, SessionConfig
@@ -45,6 +46,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="API key for a URL model (default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)",
     )
+    _add_ngram_option(g)
 
 
 def _add_session_options(p: argparse.ArgumentParser) -> None:
@@ -90,9 +92,46 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         "--commit-policy",
         default=SessionConfig().commit_policy,
         choices=COMMIT_POLICIES,
-        help="on Enter, wait for a running inference call or cancel it "
-        f"(default {SessionConfig().commit_policy})",
+        help="on Enter, wait for a running inference call, cancel it, or cancel it but "
+        f"keep its note so far (default {SessionConfig().commit_policy})",
     )
+    g.add_argument(
+        "--answer-mode",
+        default=SessionConfig().answer_mode,
+        choices=ANSWER_MODES,
+        help="short: answer at once from the notes; reason: a brief derivation first; "
+        f"auto: reason for numeric word problems (default {SessionConfig().answer_mode})",
+    )
+    g.add_argument(
+        "--reason-budget",
+        type=int,
+        default=SessionConfig().reason_budget,
+        help="token budget of a reason answer, 0 for none "
+        f"(default {SessionConfig().reason_budget})",
+    )
+    g.add_argument(
+        "--notes",
+        default=SessionConfig().notes,
+        choices=NOTE_POLICIES,
+        help="what notes hold: facts (named, certain facts and values) or free "
+        f"(any intermediate result) (default {SessionConfig().notes})",
+    )
+
+
+def _add_ngram_option(g: argparse._ArgumentGroup) -> None:
+    from livemind.backends.llamacpp import NGRAM_SPEC_TYPES
+
+    g.add_argument(
+        "--ngram-spec",
+        default=None,
+        choices=NGRAM_SPEC_TYPES,
+        help="embedded engine: draft-free speculative decoding from the prompt (default off)",
+    )
+
+
+def _ngram(args: argparse.Namespace) -> dict[str, str]:
+    """The engine option of ``--ngram-spec`` (nothing when it is off)."""
+    return {"ngram_spec": args.ngram_spec} if args.ngram_spec else {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="embedded engine slots (default 1: one question at a time)",
     )
+    _add_ngram_option(g)
     add_bench_arguments(bench)
 
     report = sub.add_parser("report", help="tables and plots from bench records")
@@ -161,6 +201,7 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     quiet = getattr(args, "json", False)
     progress = None if quiet else ByteProgress("preparing model")
     engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
+    engine.update(_ngram(args))
     backend = open_backend(args.model, progress=progress, **engine)
     out = None
     if args.output_model and args.output_model != args.model:
@@ -184,6 +225,9 @@ def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> S
         prewarm=args.prewarm,
         speculate=args.speculate,
         commit_policy=args.commit_policy,
+        answer_mode=args.answer_mode,
+        reason_budget=args.reason_budget,
+        notes=args.notes,
     ).validated()
 
 
@@ -208,7 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             from livemind.eval.bench_cli import run_bench_command
 
-            return run_bench_command(args, {"n_ctx": args.ctx, "n_parallel": args.parallel})
+            engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, **_ngram(args)}
+            return run_bench_command(args, engine)
         if getattr(args, "min_len", 1) < 1:
             raise ValueError("--min-len must be at least 1")
         backend, out = _open(args)

@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from livemind.actions import action_set
+from livemind.answer_modes import (
+    ANSWER_MODES,
+    DEFAULT_ANSWER_MODE,
+    DEFAULT_NOTES,
+    DEFAULT_REASON_BUDGET,
+    NOTE_POLICIES,
+)
 from livemind.formats import DEFAULT_FORMAT, check_format
 from livemind.segment import GRANULARITIES
 
 MODES = ("livemind", "baseline", "output-only")
-COMMIT_POLICIES = ("wait", "cancel")
+COMMIT_POLICIES = ("wait", "cancel", "keep")
 
 
 @dataclass(slots=True, frozen=True)
@@ -19,12 +26,17 @@ class SessionConfig:
     ``mode``: ``livemind`` (simultaneous inference), ``baseline`` (the complete prompt
     at once with a step-by-step answer) or ``output-only`` (LiveMind's output prompt on
     the complete input, no inference stage). ``commit_policy``: on Enter, ``wait`` for an
-    in-flight inference call to finish (the paper's behaviour) or ``cancel`` it.
+    in-flight inference call to finish (the paper's behaviour), ``cancel`` it, or cancel
+    it but ``keep`` the note it has written so far (cut back to its last whole word).
     ``prewarm``: while the user types, prefill the text no call has read yet into the
     cache (when the backend can), cut at whitespace every ``prewarm_min_chars`` new
     characters, at the lowest priority, so Enter finds it cached.
     ``speculate``: start the answer once the input has been idle ``speculate_after_s``
     seconds and looks complete; Enter on unchanged text adopts it, any edit cancels it.
+    ``answer_mode``: ``short``, ``reason`` (a brief derivation of at most
+    ``reason_budget`` tokens; 0: ``answer_max_tokens``) or ``auto`` (per turn: ``reason``
+    for numeric word problems); ``notes``: the inference stage's note policy (``facts``
+    or ``free``). See :mod:`livemind.answer_modes`.
     """
 
     mode: str = "livemind"
@@ -42,6 +54,9 @@ class SessionConfig:
     prewarm_min_chars: int = 24
     speculate: bool = False
     speculate_after_s: float = 0.6
+    answer_mode: str = DEFAULT_ANSWER_MODE
+    reason_budget: int = DEFAULT_REASON_BUDGET
+    notes: str = DEFAULT_NOTES
 
     def conventional_baseline(self) -> SessionConfig:
         """This session's settings as the conventional baseline it is compared with: the
@@ -55,6 +70,10 @@ class SessionConfig:
         _choice("granularity", self.granularity, GRANULARITIES)
         _choice("commit_policy", self.commit_policy, COMMIT_POLICIES)
         action_set(self.action_set)
+        _choice("answer_mode", self.answer_mode, ANSWER_MODES)
+        _choice("notes", self.notes, NOTE_POLICIES)
+        if self.reason_budget < 0:
+            raise ValueError(f"reason_budget must be 0 (unbounded) or more: {self.reason_budget}")
         if self.min_len < 1:
             raise ValueError(f"min_len must be at least 1, got {self.min_len}")
         if self.inference_max_tokens < 1 or self.answer_max_tokens < 1:

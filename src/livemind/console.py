@@ -96,8 +96,14 @@ class ConsoleView:
             self._line(self._c(_DIM, "inference call cancelled (its text was edited)"))
         elif event.type == "memory.invalidated":
             self._line(self._c(_DIM, f"memory invalidated from segment #{d['from_index']}"))
+        elif event.type == "notes.paused":
+            self._line(self._c(_DIM, f"notes paused: {d['reason']}"))
+        elif event.type == "notes.resumed":
+            self._line(self._c(_DIM, "notes resumed"))
         elif event.type == "response.created":
-            self._line(self._c(_BOLD, "Enter ▸ answering"))
+            mode = d.get("answer_mode")
+            how = f" ({mode} answer)" if mode and mode != "baseline" else ""
+            self._line(self._c(_BOLD, f"Enter ▸ answering{how}"))
         elif event.type == "response.output_text.delta":
             self._stream(self._c(_GREEN, "answer ▸ "), d["delta"])
         elif event.type == "response.done":

@@ -20,9 +20,7 @@ DEMO_QUESTION = (
     "Hay costs 4 dollars per kilogram. "
     "How many dollars does the farmer spend on hay per day?"
 )
-DEMO_ANSWER_INSTRUCTION = (
-    "Be brief. Finish with the sentence 'The answer is' followed by the number."
-)
+DEMO_ANSWER_INSTRUCTION = "Finish with the sentence 'The answer is' followed by the number."
 
 
 @dataclass(slots=True)
@@ -77,6 +75,7 @@ def _result(
     return {
         "question": opts.question,
         "answer": live.answer.text,
+        "answer_mode": live.answer.answer_mode,
         "baseline_answer": base.answer.text,
         "latency_s": round(live.latency_s, 3),
         "ttft_s": None if live.ttft_s is None else round(live.ttft_s, 3),
@@ -103,6 +102,7 @@ def _print_comparison(r: dict[str, Any]) -> None:
 
     rows = [
         ("", "LiveMind", "baseline"),
+        ("answer", f"{r['answer_mode']} mode", "step by step"),
         ("end of input → first token", fmt(r["ttft_s"]), fmt(r["baseline_ttft_s"])),
         ("end of input → full answer", fmt(r["latency_s"]), fmt(r["baseline_latency_s"])),
         (

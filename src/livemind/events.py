@@ -4,8 +4,10 @@
 ``inference.started {call_id, start, end, segments}``, ``inference.delta {call_id, delta}``,
 ``inference.done {call_id, action, content, record}``, ``inference.cancelled {call_id}``,
 ``speculation.started {text_chars}``, ``speculation.discarded {}``,
-``response.created {mode, speculative}``, ``response.output_text.delta {delta}``,
-``response.done {text, timings, usage, calls, speculative}``, ``error {code, message}``.
+``notes.paused {reason}`` / ``notes.resumed {}`` (``notes="auto"`` on a word problem),
+``response.created {mode, answer_mode, speculative}``, ``response.output_text.delta {delta}``,
+``response.done {text, timings, usage, calls, speculative, answer_mode}``,
+``error {code, message}``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from livemind.actions import ActionKind
+from livemind.answer_modes import (
+    DEFAULT_NOTES,
+    answer_directive,
+    notes_description,
+    notes_example,
+    notes_request,
+)
 from livemind.backends.base import Message
 from livemind.memory import MemoryEntry
 
@@ -50,49 +57,63 @@ _OPTIONAL_ACTIONS: dict[ActionKind, str] = {
 }
 
 
-def inference_instruction(actions: Sequence[ActionKind]) -> str:
+def inference_instruction(actions: Sequence[ActionKind], notes: str = DEFAULT_NOTES) -> str:
     """The inference-stage instruction for an action set (``inference`` and ``wait``
-    are always offered; ``background`` and ``hypothesize`` when the set has them)."""
+    are always offered; ``background`` and ``hypothesize`` when the set has them) and a
+    note policy (``answer_modes.NOTE_POLICIES``)."""
     extra = [line for kind, line in _OPTIONAL_ACTIONS.items() if kind in actions]
     alternatives = f" You may instead reply {' or '.join(extra)}." if extra else ""
     return (
         "[Partial input: the user is still typing.]\n"
-        "From the newest text, compute an intermediate result or state a fact you will need "
-        "for the answer, in one line starting with INFERENCE:. Do not repeat earlier notes."
+        f"{notes_request(notes)}"
         f"{alternatives} Reply WAIT only if the newest text is too fragmentary to use."
     )
 
 
-def aligned_system_prompt(actions: Sequence[ActionKind], answer_instruction: str = "") -> str:
-    """The ``aligned`` format's one system prompt: both stages explained up front."""
+def aligned_system_prompt(
+    actions: Sequence[ActionKind], answer_instruction: str = "", notes: str = DEFAULT_NOTES
+) -> str:
+    """The ``aligned`` format's one system prompt: both stages explained up front. It is
+    the same whatever the answer mode, which the final turn's tail names."""
     extra = [line for kind, line in _OPTIONAL_ACTIONS.items() if kind in actions]
     alternatives = f"{', '.join(extra)}, " if extra else ""
+    if notes in ("free", "auto"):  # the earlier wording, kept word for word
+        wait = "or WAIT if the newest piece is too fragmentary to use"
+        done = (
+            "answer it, reusing your INFERENCE lines and working out only what is still "
+            "missing, in plain text"
+        )
+    else:
+        wait = "or WAIT if the newest piece adds nothing certain"
+        done = "answer it as the line after the mark asks"
     text = (
         "You are a helpful assistant that reads the user's message while it is still being "
-        "typed; it arrives in pieces. After a piece that ends with "
-        f"{TYPING_MARK}, reply with one line: INFERENCE: <a fact or intermediate result the "
-        "newest piece lets you work out, not already in your earlier lines>, "
-        f"{alternatives}or WAIT if the newest piece is too fragmentary to use. "
-        f"A piece that ends with {DONE_MARK} completes the message: answer it, reusing your "
-        "INFERENCE lines and working out only what is still missing, in plain text."
+        f"typed; it arrives in pieces. After a piece that ends with {TYPING_MARK}, reply "
+        f"with one line: {notes_description(notes)}, {alternatives}{wait}. "
+        f"A piece that ends with {DONE_MARK} completes the message: {done}."
     )
-    return f"{text} {answer_instruction}".strip()
+    return " ".join(p for p in (text, notes_example(notes), answer_instruction) if p)
 
 
-def aligned_output_instruction(answer_instruction: str = "") -> str:
-    """The ``aligned`` output-stage tail: the done mark, then a short reminder to answer
+def aligned_output_instruction(
+    answer_instruction: str = "", mode: str = "short", budget: int = 0
+) -> str:
+    """The ``aligned`` output-stage tail: the done mark, then the answer mode's directive
     (these few tokens are the only instruction the answer call prefills unseen)."""
-    text = f"{DONE_MARK}\n\nNow answer the whole message in plain text, not as an INFERENCE line."
+    text = f"{DONE_MARK}\n\n{answer_directive(mode, budget)}"
     return f"{text} {answer_instruction}".strip()
 
 
-def output_instruction(answer_instruction: str = "") -> str:
-    """The output-stage instruction: the input is complete, answer it."""
-    text = (
-        "[The user has finished typing.] Answer the question. Reuse the results in your "
-        "notes, work out any missing step briefly, then give the final answer "
-        "(plain text, no INFERENCE label)."
-    )
+def output_instruction(answer_instruction: str = "", mode: str = "short", budget: int = 0) -> str:
+    """The output-stage instruction of the non-aligned layouts: the input is complete."""
+    if mode == "reason":
+        text = f"[The user has finished typing.] {answer_directive(mode, budget)}"
+    else:
+        text = (
+            "[The user has finished typing.] Answer the question. Reuse the results in your "
+            "notes, work out any missing step briefly, then give the final answer "
+            "(plain text, no INFERENCE label)."
+        )
     return f"{text} {answer_instruction}".strip()
 
 
@@ -105,6 +126,19 @@ def baseline_messages(
         {"role": "system", "content": BASELINE_SYSTEM_PROMPT},
         *history,
         {"role": "user", "content": f"{prompt}\n\n{tail}"},
+    ]
+
+
+def solve_messages(
+    prompt: str, instruction: str = "", history: Sequence[Message] = ()
+) -> list[Message]:
+    """The plain layout of a problem the answer solves without notes (``notes="auto"``
+    on a numeric word problem): the text, then the instruction. Without an instruction
+    it is the prefix the typing phase prewarms."""
+    return [
+        {"role": "system", "content": BASELINE_SYSTEM_PROMPT},
+        *history,
+        _user(_join(prompt, instruction)),
     ]
 
 
@@ -226,13 +260,14 @@ def inference_messages(
     actions: Sequence[ActionKind],
     history: Sequence[Message] = (),
     answer_instruction: str = "",
+    notes: str = DEFAULT_NOTES,
 ) -> list[Message]:
     """Chat messages for one inference-stage call."""
     if check_format(fmt) in APPEND_ONLY_FORMATS:
         instruction = TYPING_MARK
     else:
-        instruction = inference_instruction(actions)
-    return _messages(fmt, view, instruction, actions, answer_instruction, history)
+        instruction = inference_instruction(actions, notes)
+    return _messages(fmt, view, instruction, actions, answer_instruction, history, notes)
 
 
 def output_messages(
@@ -241,13 +276,17 @@ def output_messages(
     answer_instruction: str = "",
     history: Sequence[Message] = (),
     actions: Sequence[ActionKind] = (ActionKind.INFERENCE, ActionKind.WAIT),
+    notes: str = DEFAULT_NOTES,
+    mode: str = "short",
+    budget: int = 0,
 ) -> list[Message]:
-    """Chat messages for the output stage (the input is complete)."""
+    """Chat messages for the output stage (the input is complete), in a resolved answer
+    ``mode`` (``short`` or ``reason``, with its token ``budget``; 0: unbounded)."""
     if check_format(fmt) in APPEND_ONLY_FORMATS:
-        instruction = aligned_output_instruction(answer_instruction)
+        instruction = aligned_output_instruction(answer_instruction, mode, budget)
     else:
-        instruction = output_instruction(answer_instruction)
-    return _messages(fmt, view, instruction, actions, answer_instruction, history)
+        instruction = output_instruction(answer_instruction, mode, budget)
+    return _messages(fmt, view, instruction, actions, answer_instruction, history, notes)
 
 
 def prefix_messages(
@@ -256,10 +295,11 @@ def prefix_messages(
     actions: Sequence[ActionKind],
     history: Sequence[Message] = (),
     answer_instruction: str = "",
+    notes: str = DEFAULT_NOTES,
 ) -> list[Message]:
     """The messages the next call of either stage starts with (``view.tail`` being the
     text so far): for prefilling the cache while the user types."""
-    return _messages(fmt, view, "", actions, answer_instruction, history)
+    return _messages(fmt, view, "", actions, answer_instruction, history, notes)
 
 
 def _messages(
@@ -269,9 +309,10 @@ def _messages(
     actions: Sequence[ActionKind],
     answer_instruction: str,
     history: Sequence[Message],
+    notes: str,
 ) -> list[Message]:
     if check_format(fmt) in APPEND_ONLY_FORMATS:
-        system = aligned_system_prompt(actions, answer_instruction)
+        system = aligned_system_prompt(actions, answer_instruction, notes)
     else:
         system = SYSTEM_PROMPT
     body = _LAYOUTS[fmt](view, instruction)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 
 from livemind.actions import action_set
+from livemind.answer_modes import answer_budget, resolve_answer_mode, solve_directive, solving
 from livemind.answering import Answer, SessionError, Speculation
 from livemind.backends.base import BackendError, Message, Request
 from livemind.calls import CallRecord, stream_call
-from livemind.formats import PromptView, baseline_messages, output_messages
+from livemind.formats import PromptView, baseline_messages, output_messages, solve_messages
 
 
 class OutputStage:
@@ -42,9 +43,10 @@ class OutputStage:
             t_wait = self.clock()
             await self._finish_typing_phase()
             wait_s = self.clock() - t_wait
+            mode = self._answer_mode(prompt)
             messages = self._answer_messages(prompt, final=True)
             spec = self._take_speculation(messages)
-            text, record = await self._answer(messages, spec)
+            text, record = await self._answer(messages, spec, mode)
         except BaseException:
             if self.segmenter is turn:
                 self._restore_after_failed_commit(prompt)
@@ -55,6 +57,7 @@ class OutputStage:
         answer = Answer(
             text=text,
             mode=self.config.mode,
+            answer_mode=mode,
             latency_s=self.clock() - t0,
             ttft_s=None if first is None else max(0.0, first - t0),
             wait_s=wait_s,
@@ -73,28 +76,44 @@ class OutputStage:
             usage=record.to_dict(),
             calls=len(self.calls),
             speculative=answer.speculative,
+            answer_mode=mode,
         )
         self._end_turn(prompt, messages, text)
         return answer
 
     async def _finish_typing_phase(self) -> None:
-        """Cancel a prewarm; finish (or cancel, per ``commit_policy``) an inference call."""
+        """Cancel a prewarm; finish an inference call, or cancel it (``commit_policy``:
+        ``cancel``; ``keep`` stores the note it has written so far)."""
         call = self._call
         if call is None:
             return
-        if call.kind == "prewarm" or self.config.commit_policy == "cancel":
+        policy = self.config.commit_policy
+        if call.kind == "prewarm" or policy != "wait":
+            call.keep_partial = call.kind == "inference" and policy == "keep"
             call.task.cancel()
         await asyncio.wait({call.task})
 
     def _view(self, texts: list[str]) -> PromptView:
         return PromptView.build(self.memory.entries, texts, keep_waits=self._append_only)
 
+    def _answer_mode(self, prompt: str) -> str:
+        """The turn's resolved answer mode (``baseline``: always its own CoT prompt)."""
+        if self.config.mode == "baseline":
+            return "baseline"
+        return resolve_answer_mode(self.config.answer_mode, prompt)
+
     def _answer_messages(self, prompt: str, final: bool = False) -> list[Message]:
         """The output-stage (or baseline) messages for ``prompt`` in the current mode
         (``final``: ``prompt`` is the whole current text, as stable segments + tail)."""
         cfg = self.config
+        mode = self._answer_mode(prompt)
         if cfg.mode == "baseline":
             return baseline_messages(prompt, cfg.answer_instruction, self.history)
+        budget = answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens)
+        budget = budget if cfg.reason_budget else 0
+        if solving(cfg.notes, prompt):
+            tail = f"{solve_directive(mode, budget)} {cfg.answer_instruction}".strip()
+            return solve_messages(prompt.strip(), tail, self.history)
         if cfg.mode == "livemind":
             texts = self._stable_texts()
             if final and self.segmenter.tail:
@@ -103,17 +122,26 @@ class OutputStage:
         else:
             view = PromptView((), prompt.strip())
         allowed = action_set(cfg.action_set)
-        return output_messages(cfg.format, view, cfg.answer_instruction, self.history, allowed)
+        return output_messages(
+            cfg.format,
+            view,
+            cfg.answer_instruction,
+            self.history,
+            allowed,
+            notes=cfg.notes,
+            mode=mode,
+            budget=budget,
+        )
 
     def _output_record(self) -> CallRecord:
         stage = "baseline" if self.config.mode == "baseline" else "output"
         return CallRecord(stage, self.output_backend.model)
 
-    def _answer_request(self, messages: list[Message]) -> Request:
+    def _answer_request(self, messages: list[Message], mode: str) -> Request:
         cfg = self.config
         return Request(
             messages,
-            max_tokens=cfg.answer_max_tokens,
+            max_tokens=answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens),
             temperature=cfg.temperature,
             session_key=self.session_id,
         )
@@ -128,12 +156,17 @@ class OutputStage:
         return None
 
     async def _answer(
-        self, messages: list[Message], spec: Speculation | None
+        self, messages: list[Message], spec: Speculation | None, mode: str
     ) -> tuple[str, CallRecord]:
         def forward(delta: str) -> None:
             self._emit("response.output_text.delta", delta=delta)
 
-        self._emit("response.created", mode=self.config.mode, speculative=spec is not None)
+        self._emit(
+            "response.created",
+            mode=self.config.mode,
+            answer_mode=mode,
+            speculative=spec is not None,
+        )
         if spec is not None and spec.task is not None:
             record, task = spec.record, spec.task
             spec.adopt(forward)
@@ -142,7 +175,7 @@ class OutputStage:
             task = asyncio.get_running_loop().create_task(
                 stream_call(
                     self.output_backend,
-                    self._answer_request(messages),
+                    self._answer_request(messages, mode),
                     record,
                     clock=self.clock,
                     on_delta=forward,

@@ -29,6 +29,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from livemind.answer_modes import NOTES_PAUSED_REASON, solving
 from livemind.answering import Answer, SessionError, Speculation
 from livemind.backends.base import Backend, Message
 from livemind.calls import CallRecord, Clock
@@ -104,6 +105,7 @@ class LiveSession(TypingPhase, OutputStage):
         self._failed_upto = 0
         self._call: _Call | None = None
         self._held_for: str | None = None  # typing-phase work stopped for an answer to this
+        self._notes_paused = False  # notes="auto" and the text reads like a word problem
 
     @property
     def text(self) -> str:
@@ -144,6 +146,17 @@ class LiveSession(TypingPhase, OutputStage):
             if not text.startswith(self._cached_text):
                 self._cached_text = os.path.commonprefix([text, self._cached_text])
         self._apply(self.segmenter.update(text))
+        self._announce_notes_policy()
+
+    def _announce_notes_policy(self) -> None:
+        """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes."""
+        paused = self.config.mode == "livemind" and solving(self.config.notes, self.text)
+        if paused != self._notes_paused:
+            self._notes_paused = paused
+            if paused:
+                self._emit("notes.paused", reason=NOTES_PAUSED_REASON)
+            else:
+                self._emit("notes.resumed")
 
     def _apply(self, update: Any) -> None:
         call = self._call

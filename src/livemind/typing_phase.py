@@ -13,11 +13,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from livemind.actions import action_set, parse_action
-from livemind.answering import Speculation, looks_complete, prewarm_cut
+from livemind.actions import Action, action_set, parse_action
+from livemind.answer_modes import solving
+from livemind.answering import Speculation, looks_complete, partial_note, prewarm_cut
 from livemind.backends.base import BackendError, Message, Request
 from livemind.calls import CallRecord, stream_call
-from livemind.formats import inference_messages, prefix_messages
+from livemind.formats import inference_messages, prefix_messages, solve_messages
 
 if TYPE_CHECKING:
     from livemind.backends.base import Backend
@@ -37,6 +38,7 @@ class _Call:
     segments: tuple[str, ...]
     task: asyncio.Task[None]
     text: str = ""  # prewarm: the text it prefills
+    keep_partial: bool = False  # inference: on cancellation, store the note so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,9 @@ class TypingPhase:
         if self._committing or self.config.mode != "livemind":
             return False
         done = max(self.memory.seen_upto, self._failed_upto)
-        return len(self.segmenter.segments) > done
+        if len(self.segmenter.segments) <= done:
+            return False
+        return not solving(self.config.notes, self.text)
 
     def _next_job(self) -> _Job | None:
         """The next typing-phase call: inference first, then prewarm, else None (also
@@ -136,7 +140,7 @@ class TypingPhase:
         allowed = action_set(cfg.action_set)
         view = self._view(self._stable_texts()[: start + len(segments)])
         messages = inference_messages(
-            cfg.format, view, allowed, self.history, cfg.answer_instruction
+            cfg.format, view, allowed, self.history, cfg.answer_instruction, cfg.notes
         )
         record = CallRecord("inference", self.backend.model)
         self.calls.append(record)
@@ -154,19 +158,45 @@ class TypingPhase:
             stop=list(INFERENCE_STOP),
             session_key=self.session_id,
         )
+        parts: list[str] = []
+
+        def on_delta(delta: str) -> None:
+            parts.append(delta)
+            self._emit("inference.delta", call_id=call_id, delta=delta)
+
         try:
             reply = await stream_call(
-                self.backend,
-                request,
-                record,
-                clock=self.clock,
-                on_delta=lambda d: self._emit("inference.delta", call_id=call_id, delta=d),
+                self.backend, request, record, clock=self.clock, on_delta=on_delta
             )
         except BackendError as err:
             self._failed_upto = start + len(segments)
             self._emit("error", code=err.code, message=err.message, stage="inference")
             return
-        action = parse_action(reply, allowed)
+        except asyncio.CancelledError:
+            call = self._call
+            if call is not None and call.call_id == call_id and call.keep_partial:
+                self._keep_partial_note(call_id, start, segments, "".join(parts), record)
+            raise
+        self._store_note(call_id, start, segments, parse_action(reply, allowed), record)
+
+    def _keep_partial_note(
+        self, call_id: int, start: int, segments: tuple[str, ...], partial: str, record: CallRecord
+    ) -> None:
+        """Store what a call cancelled at Enter had written (``commit_policy="keep"``),
+        cut back to its last whole word; nothing if no content survives the cut."""
+        action = parse_action(partial_note(partial), action_set(self.config.action_set))
+        if action.keeps_content:
+            record.extra["partial"] = True
+            self._store_note(call_id, start, segments, action, record)
+
+    def _store_note(
+        self,
+        call_id: int,
+        start: int,
+        segments: tuple[str, ...],
+        action: Action,
+        record: CallRecord,
+    ) -> None:
         record.action = action.kind.value
         stable = self._stable_texts()
         if tuple(stable[start : start + len(segments)]) != segments:
@@ -175,20 +205,30 @@ class TypingPhase:
         covered = "".join(stable[: start + len(segments)])
         if len(covered) > len(self._cached_text):
             self._cached_text = covered
-        trace = {"segments": list(segments), "action": action.kind.value, "content": action.content}
+        trace: dict[str, Any] = {
+            "segments": list(segments),
+            "action": action.kind.value,
+            "content": action.content,
+        }
+        if record.extra.get("partial"):
+            trace["partial"] = True
         self.trace.append(trace)
         self._emit("inference.done", call_id=call_id, **trace, record=record.to_dict())
 
     def _prewarm_messages(self, cut: int) -> list[Message]:
         """The start of the next call's prompt, with the text up to ``cut``."""
         cfg = self.config
+        if cfg.mode != "baseline" and solving(cfg.notes, self.text):
+            return solve_messages(self.text[:cut].strip(), "", self.history)
         if cfg.mode != "livemind":
             return self._answer_messages(self.text[:cut])
         stable = self._stable_texts()
         partial = self.text[len("".join(stable)) : cut]
         view = self._view([*stable, partial] if partial else stable)
         allowed = action_set(cfg.action_set)
-        return prefix_messages(cfg.format, view, allowed, self.history, cfg.answer_instruction)
+        return prefix_messages(
+            cfg.format, view, allowed, self.history, cfg.answer_instruction, cfg.notes
+        )
 
     async def _prewarm_call(self, cut: int) -> None:
         """Prefill the prompt of the next call with the text up to ``cut``."""
@@ -253,6 +293,7 @@ class TypingPhase:
                 if self._call is not None:
                     self._call.task.cancel()  # the worker emits inference.cancelled
             return False
+        mode = self._answer_mode(self.text)
         messages = self._answer_messages(self.text, final=True)
         spec = self._speculation
         if spec is not None and spec.usable and spec.messages == messages:
@@ -263,7 +304,7 @@ class TypingPhase:
         spec.task = asyncio.get_running_loop().create_task(
             stream_call(
                 self.output_backend,
-                self._answer_request(messages),
+                self._answer_request(messages, mode),
                 spec.record,
                 clock=self.clock,
                 on_delta=spec.on_delta,

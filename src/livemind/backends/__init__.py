@@ -47,6 +47,11 @@ def open_backend(
     if is_url(spec):
         from livemind.backends.openai_http import OpenAIBackend
 
+        if engine_options.get("ngram_spec"):
+            raise ValueError(
+                "ngram speculative decoding is an option of the embedded engine; for a "
+                "server, start it with its own flag (llama-server --spec-type ...)"
+            )
         key = api_key or os.environ.get("LIVEMIND_API_KEY") or os.environ.get("OPENAI_API_KEY")
         return OpenAIBackend(spec, api_key=key)
     from livemind.backends.llamacpp import LlamaCppBackend

@@ -73,6 +73,19 @@ def _slot_context(root_url: str) -> int | None:
     return n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None
 
 
+NGRAM_SPEC_TYPES = ("ngram-simple", "ngram-map-k", "ngram-mod", "ngram-cache")
+
+
+def _speculative_type(xllamacpp: Any, name: str) -> Any:
+    """llama.cpp's enum value for a draft-free speculative type (``--spec-type`` names)."""
+    if name not in NGRAM_SPEC_TYPES:
+        raise ValueError(
+            f"unknown ngram_spec {name!r}; choose one of: {', '.join(NGRAM_SPEC_TYPES)}"
+        )
+    member = "COMMON_SPECULATIVE_TYPE_" + name.upper().replace("-", "_")
+    return getattr(xllamacpp.common_speculative_type, member)
+
+
 class _Call:
     """One in-flight engine request: the bridge between the worker thread and the loop."""
 
@@ -119,6 +132,10 @@ class LlamaCppBackend(Backend):
     instead of spinning, which may help when other processes share the cores.
     ``host_cache_mib`` caps llama.cpp's host-memory store of evicted prompts (``None``:
     llama.cpp's default; 0 turns it off, which :meth:`reset_cache` needs to be cold).
+    ``ngram_spec`` turns on llama.cpp's draft-free speculative decoding: drafts of up to
+    ``draft_max`` tokens looked up in the prompt and the output so far (``ngram-simple``,
+    ``ngram-map-k``, ``ngram-mod``, ``ngram-cache``); lossless, it pays when the answer
+    copies spans of its prompt (BENCHMARKS measures it on this CPU).
     """
 
     name = "llama.cpp"
@@ -135,6 +152,8 @@ class LlamaCppBackend(Backend):
         verbose: bool = False,
         poll: int | None = None,
         host_cache_mib: int | None = None,
+        ngram_spec: str | None = None,
+        draft_max: int = 16,
     ) -> None:
         path = Path(model_path).expanduser()
         if not path.is_file():
@@ -160,6 +179,9 @@ class LlamaCppBackend(Backend):
             params.n_batch = n_batch
             params.n_ubatch = min(params.n_ubatch, n_batch)
         params.cache_prompt = True
+        if ngram_spec is not None:
+            params.speculative.types = [_speculative_type(xllamacpp, ngram_spec)]
+            params.speculative.draft.n_max = draft_max
         if host_cache_mib is not None:  # llama.cpp keeps evicted prompts in host RAM
             params.cache_ram_mib = host_cache_mib
         # slot actions (erase, used by reset_cache) need a save path; nothing is saved

@@ -79,7 +79,7 @@ class ScriptedBackend(Backend):
             usage=Usage(
                 prompt_tokens=prompt_chars // 4,
                 completion_tokens=min(len(words), request.max_tokens),
-                finish_reason="stop",
+                finish_reason="length" if len(words) > request.max_tokens else "stop",
             )
         )
 

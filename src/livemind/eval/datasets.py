@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from livemind.eval.answers import LETTERS, normalize_number
+from livemind.eval.notes_check import known_values
 from livemind.segment import Segmenter
 
 DATASETS: tuple[str, ...] = ("mmlu", "gsm", "mmlu-pro")
@@ -46,7 +47,8 @@ _GSM_SUFFIX = " Give the result as your final answer. Do not include units."
 @dataclass(frozen=True, slots=True)
 class Question:
     """One evaluation item. ``stem`` is what the simulated user types; ``gold`` is a letter
-    (``kind == "choice"``) or a normalised number string (``kind == "number"``)."""
+    (``kind == "choice"``) or a normalised number string (``kind == "number"``).
+    ``known_values``: numbers a right note may hold (GSM; :mod:`.notes_check`), else empty."""
 
     qid: str
     dataset: str
@@ -54,6 +56,7 @@ class Question:
     stem: str
     options: tuple[str, ...]
     gold: str
+    known_values: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -288,7 +291,11 @@ def _gsm(n: int, seed: int, min_sentences: int) -> list[Question]:
         gold = normalize_number(str(item["answer"]))
         if gold is None or gold.startswith("-"):  # template 24 sometimes asks for age -1
             continue
-        out.append(Question(f"gsm/{seed}/{i}", "gsm", "gsm", stem, (), gold))
+        meta = item.get("metadata") or {}
+        known = known_values(
+            stem, str(meta.get("answer_cot", "")), (meta.get("variables") or {}).values()
+        )
+        out.append(Question(f"gsm/{seed}/{i}", "gsm", "gsm", stem, (), gold, known))
     if len(out) < n:
         raise ValueError(
             f"only {len(out)} of {limit} gsm problems have >= {min_sentences} sentences"

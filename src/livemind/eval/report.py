@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from livemind.eval.report_tables import answers_table, cache_table, md_table, num, pct, secs
 from livemind.eval.selection import canonical_config_names, select_records
 from livemind.eval.stats import (
     DASH,
@@ -39,25 +40,11 @@ HOW_TO_READ = (
 )
 
 
-def _s(x: float | None) -> str:
-    if x is None:
-        return DASH
-    return f"{x:.2f} s" if x < 10 else f"{x:.1f} s" if x < 100 else f"{x:.0f} s"
-
-
-def _pct(x: float | None, signed: bool = False) -> str:
-    return DASH if x is None else f"{100 * x:+.1f}%" if signed else f"{100 * x:.1f}%"
-
-
-def _f(x: float | None, fmt: str = ".2f", suffix: str = "") -> str:
-    return DASH if x is None else f"{x:{fmt}}{suffix}"
-
-
 def _acc(s: ConfigSummary) -> str:
     if s.accuracy is None or s.accuracy_ci is None:
         return DASH
     lo, hi = s.accuracy_ci
-    return f"{_pct(s.accuracy)} [{100 * lo:.1f}, {100 * hi:.1f}]"
+    return f"{pct(s.accuracy)} [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
 def _paired(s: ConfigSummary) -> str:
@@ -67,43 +54,6 @@ def _paired(s: ConfigSummary) -> str:
         return f"{DASH} (pairs=0)"
     ci = f" [{100 * s.paired_ci[0]:+.1f}, {100 * s.paired_ci[1]:+.1f}]" if s.paired_ci else ""
     return f"{100 * s.paired_diff:+.1f} pp{ci} (pairs={s.n_pairs})"
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return [line(header), line(["---"] * len(header)), *(line(r) for r in rows), ""]
-
-
-def _cache_table(summaries: Sequence[ConfigSummary]) -> list[str]:
-    head = ["config", "answer prompt: evaluated", "never seen", "evaluated / never seen"]
-    head += ["prewarm calls", "speculation used", "wasted per question", "head start"]
-    rows = [
-        [
-            f"`{s.config}`",
-            _f(s.median_final_evaluated, ".0f"),
-            _f(s.median_unseen_tokens, ".0f"),
-            _f(s.evaluated_over_unseen, ".2f", "×"),
-            _f(s.median_prewarm_calls, "g"),
-            _pct(s.speculation_used),
-            _f(s.wasted_per_question, ".2f"),
-            _s(s.median_saved_s),
-        ]
-        for s in summaries
-    ]
-    return [
-        "",
-        "## Cache and speculation",
-        "",
-        "Tokens of the answer call's prompt (medians): evaluated by the engine after Enter "
-        "vs never sent to it before in that run (tokenized with the engine's own template); "
-        "the ratio is over all questions (1.00× = nothing re-evaluated). Speculation: "
-        "share of answers started before Enter and adopted, speculative answers discarded "
-        "per question, and the median head start of the adopted ones.",
-        "",
-        *_table(head, rows),
-    ]
 
 
 def render_markdown(
@@ -142,12 +92,12 @@ def render_markdown(
     head += [f"Δ accuracy vs {name} [95% CI]"] if has_base else []
     rows = []
     for s in summaries:
-        row = [f"`{s.config}`", str(s.n), _s(s.median_latency_s)]
-        row += [_f(s.speedup, ".2f", "×")] if has_base else []
+        row = [f"`{s.config}`", str(s.n), secs(s.median_latency_s)]
+        row += [num(s.speedup, ".2f", "×")] if has_base else []
         row += [_acc(s)]
         row += [_paired(s)] if has_base else []
         rows.append(row)
-    out += ["## Headline", "", *_table(head, rows)]
+    out += ["## Headline", "", *md_table(head, rows)]
 
     head = ["config", "models", "n", "errors", "mean latency", "p90 latency"]
     head += ["latency change"] if has_base else []
@@ -157,25 +107,25 @@ def render_markdown(
     rows = []
     for s in summaries:
         row = [f"`{s.config}`", s.models, str(s.n), str(s.n_errors)]
-        row += [_s(s.mean_latency_s), _s(s.p90_latency_s)]
-        row += [_pct(s.latency_change, signed=True)] if has_base else []
-        row += [_s(s.median_ttft_s), _f(s.median_limit_ratio, ".2f", "×"), _s(s.median_busy_s)]
-        row += [_f(s.busy_ratio, ".2f", "×")] if has_base else []
-        row += [_f(s.median_calls, "g"), f"{_f(s.mean_evaluated_tokens, '.0f')} / "]
-        row[-1] += _f(s.mean_cached_tokens, ".0f")
-        row += [_s(s.median_overhead_s)]
+        row += [secs(s.mean_latency_s), secs(s.p90_latency_s)]
+        row += [pct(s.latency_change, signed=True)] if has_base else []
+        row += [secs(s.median_ttft_s), num(s.median_limit_ratio, ".2f", "×"), secs(s.median_busy_s)]
+        row += [num(s.busy_ratio, ".2f", "×")] if has_base else []
+        row += [num(s.median_calls, "g"), f"{num(s.mean_evaluated_tokens, '.0f')} / "]
+        row[-1] += num(s.mean_cached_tokens, ".0f")
+        row += [secs(s.median_overhead_s)]
         rows.append(row)
-    out += ["## Details (medians unless stated)", "", *_table(head, rows)]
+    out += ["## Details (medians unless stated)", "", *md_table(head, rows)]
 
     head = ["config", "latency", "overhead", "answer prefill", "answer decode", "answer tokens"]
     rows = [
         [
             f"`{s.config}`",
-            _s(s.median_latency_s),
-            _s(s.median_overhead_s),
-            _s(s.median_prefill_s),
-            _s(s.median_decode_s),
-            _f(s.median_answer_tokens, ".0f"),
+            secs(s.median_latency_s),
+            secs(s.median_overhead_s),
+            secs(s.median_prefill_s),
+            secs(s.median_decode_s),
+            num(s.median_answer_tokens, ".0f"),
         ]
         for s in summaries
     ]
@@ -187,11 +137,13 @@ def render_markdown(
         "call's evaluated (uncached) prompt tokens at the measured prefill rate. Answer "
         "decode: its answer tokens at the measured decode rate.",
         "",
-        *_table(head, rows),
+        *md_table(head, rows),
     ]
 
     if any(s.median_unseen_tokens is not None or s.speculation_used for s in summaries):
-        out += _cache_table(summaries)
+        out += cache_table(summaries)
+    if any(s.reason_share is not None or s.notes_checked for s in summaries):
+        out += answers_table(summaries)
 
     bins = [b for b in LENGTH_BINS if any(b in s.by_length for s in summaries)]
     if by_length and bins:
@@ -203,7 +155,7 @@ def render_markdown(
                 + [
                     DASH
                     if c is None
-                    else f"{_s(c.median_latency_s)} · {_pct(c.accuracy)} (n={c.n})"
+                    else f"{secs(c.median_latency_s)} · {pct(c.accuracy)} (n={c.n})"
                     for c in cells
                 ]
             )
@@ -212,7 +164,7 @@ def render_markdown(
             "",
             "Median latency · accuracy (n answered) per number of prompt sentences.",
             "",
-            *_table(["config", *(f"{b} sent." for b in bins)], rows),
+            *md_table(["config", *(f"{b} sent." for b in bins)], rows),
         ]
     if plots:
         out += ["## Plots", ""] + [f"![{cap}]({path})\n" for cap, path in plots]

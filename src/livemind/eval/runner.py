@@ -24,6 +24,7 @@ from livemind.backends.base import Backend, BackendError, Request
 from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
+from livemind.eval.notes_check import check_notes
 from livemind.eval.typing import Typist, type_and_commit
 from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_root, unseen_tokens
 from livemind.session import LiveSession, SessionError
@@ -151,6 +152,10 @@ async def run_one(
         await session.aclose()
     got = typed.answer
     out = got.output
+    if question.known_values:
+        record["notes_checked"], record["notes_right"] = check_notes(
+            got.actions, question.known_values
+        )
     extracted = extract_answer(typed.answer.text, question.kind, len(question.options))
     evaluated = out.evaluated_tokens if out.evaluated_tokens is not None else out.prompt_tokens
     record.update(
@@ -169,6 +174,8 @@ async def run_one(
         answer_tokens=out.completion_tokens,
         limit_s=round(evaluated / rates.prefill + out.completion_tokens / rates.decode, 4),
         final_unseen_tokens=await _unseen(answer_log),
+        answer_mode=got.answer_mode,
+        answer_finish=out.finish_reason,
         think_s=opts.think_s,
         prewarm_calls=len(got.prewarms),
         prewarm_s=round(sum(r.wall_s for r in got.prewarms), 4),

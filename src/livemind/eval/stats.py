@@ -82,6 +82,10 @@ class ConfigSummary:
     speculation_used: float | None = None  # share of answers adopted from a speculation
     wasted_per_question: float | None = None  # discarded speculative answers (mean)
     median_saved_s: float | None = None  # head start of adopted speculations
+    reason_share: float | None = None  # answers in the reason mode (auto picks per turn)
+    truncated_share: float | None = None  # answers cut off by their token limit
+    notes_checked: int = 0  # notes with a number, on problems with known values (GSM)
+    notes_right: float | None = None  # share of those whose every number is right
     by_length: dict[str, LengthBin] = field(default_factory=dict)
     latencies: tuple[float, ...] = field(default=(), repr=False)  # sorted, for the CDF plot
 
@@ -213,6 +217,20 @@ def _cache_and_speculation(ok: Sequence[dict]) -> dict[str, float | None]:
     }
 
 
+def _answers_and_notes(ok: Sequence[dict]) -> dict[str, float | int | None]:
+    """Issue-12 statistics; None where the records predate those fields."""
+    modes = [r["answer_mode"] for r in ok if r.get("answer_mode")]
+    finish = [r["answer_finish"] for r in ok if r.get("answer_finish")]
+    checked = int(sum(_nums(ok, "notes_checked")))
+    right = sum(_nums(ok, "notes_right"))
+    return {
+        "reason_share": modes.count("reason") / len(modes) if modes else None,
+        "truncated_share": finish.count("length") / len(finish) if finish else None,
+        "notes_checked": checked,
+        "notes_right": right / checked if checked else None,
+    }
+
+
 def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[ConfigSummary]:
     """One summary per configuration: the baseline first, then ``baseline-prewarm`` and
     ``output-only`` when present, then the rest by median latency (no data last). When
@@ -287,6 +305,7 @@ def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[Co
                 paired_ci=ci,
                 n_pairs=n_pairs,
                 **_cache_and_speculation(ok),
+                **_answers_and_notes(ok),
                 by_length={
                     b: LengthBin(
                         n=len(rs),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livemind.actions import ACTION_SETS
+from livemind.answer_modes import ANSWER_MODES, NOTE_POLICIES
 from livemind.config import COMMIT_POLICIES
 from livemind.formats import FORMATS
 from livemind.segment import GRANULARITIES
@@ -50,8 +51,12 @@ SETTINGS: dict[str, tuple[type, tuple[Any, ...] | None]] = {
     "speculate": (bool, None),
     "commit_policy": (str, COMMIT_POLICIES),
     "answer_max_tokens": (int, None),
+    "answer_mode": (str, ANSWER_MODES),
+    "reason_budget": (int, None),
+    "notes": (str, NOTE_POLICIES),
     "collaborative": (bool, None),
 }
+_INT_MIN = {"reason_budget": 0}  # 0: unbounded; every other int setting starts at 1
 MAX_ANSWER_TOKENS = 4096
 
 
@@ -141,8 +146,9 @@ def _settings(value: Any) -> dict[str, Any]:
             raise ProtocolError(
                 "invalid_setting", f"{key} must be one of {', '.join(map(str, allowed))}"
             )
-        if kind is int and not 1 <= item <= MAX_ANSWER_TOKENS:
-            raise ProtocolError("invalid_setting", f"{key} must be 1..{MAX_ANSWER_TOKENS}")
+        low = _INT_MIN.get(key, 1)
+        if kind is int and not low <= item <= MAX_ANSWER_TOKENS:
+            raise ProtocolError("invalid_setting", f"{key} must be {low}..{MAX_ANSWER_TOKENS}")
         out[key] = item
     return out
 

@@ -116,6 +116,10 @@ function handle(ev) {
     p.textContent = kind === "speculation.started"
       ? "Answer started in your pause — press Enter to get it"
       : "Text changed: the early answer was dropped";
+  } else if (kind === "notes.paused" || kind === "notes.resumed") {
+    const p = $("speculation");
+    p.hidden = kind === "notes.resumed";
+    p.textContent = kind === "notes.paused" ? `No notes: ${ev.reason}` : "";
   } else if (kind === "response.created") {
     answerBox(ev.compare ? "compare" : "main", ev);
   } else if (kind === "response.output_text.delta") {
@@ -139,7 +143,8 @@ function answerBox(which, ev) {
   let turn = history.lastElementChild;
   if (!turn || !turn.classList.contains("turn")) return;
   const box = el("div", `answer ${which}`);
-  const label = which === "compare" ? "conventional baseline" : `livemind${ev.speculative ? " · started before Enter" : ""}`;
+  const mode = ev.answer_mode && ev.answer_mode !== "baseline" ? ` · ${ev.answer_mode} answer` : "";
+  const label = which === "compare" ? "conventional baseline" : `livemind${mode}${ev.speculative ? " · started before Enter" : ""}`;
   box.append(el("div", "label", label), el("div", "text", ""), el("div", "meta", "answering…"));
   turn.querySelector(".answers").append(box);
   state.answers.set(which, box);
@@ -163,7 +168,7 @@ function finishAnswer(which, ev) {
 
 function showSettings(cfg, created) {
   if (!cfg) return;
-  for (const name of ["format", "granularity", "min_len", "commit_policy"]) settingsForm.elements[name].value = cfg[name];
+  for (const name of ["format", "granularity", "min_len", "commit_policy", "answer_mode", "reason_budget", "notes"]) settingsForm.elements[name].value = cfg[name];
   settingsForm.elements.prewarm.checked = !!cfg.prewarm;
   settingsForm.elements.speculate.checked = !!cfg.speculate;
   settingsForm.elements.collaborative.checked = !!cfg.collaborative;

@@ -1,0 +1,172 @@
+"""Answer modes and note policies: how the output stage answers, and what notes say.
+
+Answer modes (``SessionConfig.answer_mode``):
+
+- ``short``: answer at once from the notes (the paper's output stage; best on multiple
+  choice, where the notes already weighed the options).
+- ``reason``: a brief chain of thought seeded by the notes: restate the quantities the
+  question needs (checking any note against the text), compute what is missing, then
+  answer. ``reason_budget`` caps it in tokens (0: ``answer_max_tokens``); the prompt
+  asks for a derivation that fits the budget, so the cap is a guard, not the plan.
+- ``auto``: per turn, ``reason`` for a numeric word problem, ``short`` otherwise
+  (:func:`question_shape`).
+
+Note policies (``SessionConfig.notes``): ``facts`` asks the inference stage for facts and
+named quantities that hold whatever the final question is (``goats = 3 * 17 = 51``), with a
+worked example; ``steps`` for the next part of a step-by-step solution; ``free`` is the
+earlier wording (any fact or intermediate result); ``auto`` writes ``free`` notes (the
+wording measured on MMLU, BENCHMARKS §5) but none while the text reads like a numeric
+word problem
+(:func:`looks_numeric`): on GSM-style problems the 1.5B model's notes were wrong so often
+that every answer built on them was worse than one that re-derives from the text
+(tuning sample, docs/METHOD.md).
+
+All of this is pure: strings in, strings out.
+"""
+
+from __future__ import annotations
+
+import re
+
+ANSWER_MODES: tuple[str, ...] = ("short", "reason", "auto")
+NOTE_POLICIES: tuple[str, ...] = ("auto", "facts", "steps", "free")
+DEFAULT_ANSWER_MODE = "auto"
+DEFAULT_NOTES = "auto"
+DEFAULT_REASON_BUDGET = 0
+
+_OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S", re.M)
+_NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?")
+_QUANTITY_CUE = re.compile(
+    r"\?|\b(?:how\s+(?:many|much|long|far|old|fast|often)|total|sum|difference|average|"
+    r"calculate|compute|find)\b",
+    re.I,
+)
+
+
+def looks_numeric(text: str) -> bool:
+    """Whether text typed so far reads like the start of a numeric word problem: two or
+    more numbers and no answer options. (Notes on such text mislead the answer: the
+    module docstring.)"""
+    return len(_NUMBER.findall(text)) >= 2 and len(_OPTION_LINE.findall(text)) < 2
+
+
+def solving(notes: str, text: str) -> bool:
+    """Whether ``text`` is left to the answer under a note policy: ``auto`` writes no
+    notes on text that :func:`looks_numeric`; the answer then solves it from the text
+    alone, in the plain layout (``formats.solve_messages``), prefilled while typed."""
+    return notes == "auto" and looks_numeric(text)
+
+
+NOTES_PAUSED_REASON = (
+    "a numeric word problem: no notes (they mislead small models); the text is prefilled "
+    "and the answer solves it step by step at Enter"
+)
+
+
+def solve_directive(mode: str, budget: int) -> str:
+    """The instruction after a problem in the plain layout (the answer format follows)."""
+    if mode == "reason":
+        return f"Solve it step by step, briefly: {reason_steps(budget)}, with the numbers."
+    return "Answer it briefly."
+
+
+def question_shape(text: str) -> str:
+    """``choice`` (two or more option lines), ``numeric`` (a problem to work out: at
+    least two numbers and a question or a quantity word), or ``open`` (anything else)."""
+    if len(_OPTION_LINE.findall(text)) >= 2:
+        return "choice"
+    if len(_NUMBER.findall(text)) >= 2 and _QUANTITY_CUE.search(text):
+        return "numeric"
+    return "open"
+
+
+def resolve_answer_mode(mode: str, text: str) -> str:
+    """The concrete mode (``short`` or ``reason``) for one turn's complete ``text``."""
+    if mode == "auto":
+        return "reason" if question_shape(text) == "numeric" else "short"
+    if mode not in ("short", "reason"):
+        raise ValueError(f"unknown answer mode {mode!r}; choose one of: {', '.join(ANSWER_MODES)}")
+    return mode
+
+
+def answer_budget(mode: str, reason_budget: int, answer_max_tokens: int) -> int:
+    """``max_tokens`` of the answer call for a resolved ``mode``."""
+    if mode == "reason" and reason_budget > 0:
+        return min(reason_budget, answer_max_tokens)
+    return answer_max_tokens
+
+
+def reason_steps(budget: int) -> str:
+    """How long a ``reason`` answer should be, in words the model can follow."""
+    if budget <= 0:
+        return "one short line per step"
+    lines = max(2, min(12, budget // 20))
+    return f"one short line per step, at most {lines} lines"
+
+
+def answer_directive(mode: str, budget: int) -> str:
+    """The mode's sentence of the output-stage instruction (the answer format follows)."""
+    if mode == "reason":
+        return (
+            f"Now solve it step by step, briefly: {reason_steps(budget)}, with the numbers "
+            "read from the message (check any INFERENCE line you use against it); no "
+            "INFERENCE label."
+        )
+    return "Now answer the whole message in plain text, not as an INFERENCE line."
+
+
+# A worked example in the system prompt (our own problem): it shows the 1.5B models what
+# a named, certain note looks like far better than a description does. It sits in the
+# cached prefix, so it costs prefill once per slot, never at Enter.
+_FACTS_EXAMPLE = (
+    'Example: "A farm has 12 cows. [typing]" -> INFERENCE: cows = 12. '
+    '"Each cow eats 3 bales of hay a day, and a bale costs $4. [typing]" -> INFERENCE: '
+    "bales per day = 12 * 3 = 36; hay cost per day = 36 * 4 = $144. "
+    '"The farmer also keeps [typing]" -> WAIT. '
+    '"How much does the hay cost in a week? [done]" -> hay cost per day = $144; '
+    "hay cost per week = 144 * 7 = $1008."
+)
+
+
+def notes_description(notes: str) -> str:
+    """What an ``INFERENCE`` line should hold under a note policy (aligned layout)."""
+    if notes == "facts":
+        return (
+            "INFERENCE: <what the newest piece states or settles, as short named facts; "
+            "give a value whenever the numbers allow (name = expression = value) and build "
+            "on your earlier lines; only what is certain whatever the final question turns "
+            "out to be, never a guess at the question>"
+        )
+    if notes == "steps":
+        return (
+            "INFERENCE: <the next part of a step-by-step solution: say what the newest "
+            "piece tells you and work out, with numbers, what follows from it and the "
+            "earlier pieces; do not guess what will be asked>"
+        )
+    if notes in ("free", "auto"):
+        return (
+            "INFERENCE: <a fact or intermediate result the newest piece lets you work out, "
+            "not already in your earlier lines>"
+        )
+    raise ValueError(f"unknown notes policy {notes!r}; choose one of: {', '.join(NOTE_POLICIES)}")
+
+
+def notes_example(notes: str) -> str:
+    """The worked example the system prompt ends with under a note policy ('' for none)."""
+    return _FACTS_EXAMPLE if notes == "facts" else ""
+
+
+def notes_request(notes: str) -> str:
+    """The note request of the non-aligned layouts' inference instruction."""
+    if notes == "facts":
+        return (
+            "From the newest text, state what it settles as short named facts in one line "
+            "starting with INFERENCE:, with a value whenever the numbers allow (name = "
+            "expression = value). Only write what is certain whatever the final question "
+            "turns out to be; never guess the question. Do not repeat earlier notes."
+        )
+    notes_description(notes)  # validates
+    return (
+        "From the newest text, compute an intermediate result or state a fact you will need "
+        "for the answer, in one line starting with INFERENCE:. Do not repeat earlier notes."
+    )
