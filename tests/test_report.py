@@ -295,3 +295,17 @@ def test_select_configs_and_common_questions(toy: list[dict], tmp_path: Path) ->
     text = (tmp_path / "r" / "report.md").read_text()
     assert LIVE in text and "| `baseline`" not in text
     assert cli([str(run), "--out", str(tmp_path / "r2"), "--configs", "nope"]) == 1
+
+
+def test_report_commands_written_before_answer_modes_select_the_same_records() -> None:
+    from livemind.eval.selection import canonical_config_names
+
+    legacy = "livemind/ua-spi/sentence/10/v2"  # a record name from before answer modes
+    new = "livemind/ua-spi/sentence/10/v2+auto+notes-auto"
+    assert canonical_config_names("livemind/ua-spi", {legacy, "baseline"}) == [legacy]
+    assert canonical_config_names("livemind/ua-spi", {legacy, new}) == [new]  # newer wins
+    assert canonical_config_names(["output-only", "baseline"], {"output-only"}) == [
+        "output-only",
+        "baseline",
+    ]
+    assert canonical_config_names("livemind/ua-spi") == [new]  # no records: today's meaning

@@ -4,10 +4,10 @@ Answer modes (``SessionConfig.answer_mode``):
 
 - ``short``: answer at once from the notes (the paper's output stage; best on multiple
   choice, where the notes already weighed the options).
-- ``reason``: a brief chain of thought seeded by the notes: restate the quantities the
-  question needs (checking any note against the text), compute what is missing, then
-  answer. ``reason_budget`` caps it in tokens (0: ``answer_max_tokens``); the prompt
-  asks for a derivation that fits the budget, so the cap is a guard, not the plan.
+- ``reason``: a brief step-by-step derivation, one short line per step, before the
+  answer; over notes it is told to check any note it uses against the text.
+  ``reason_budget`` caps it in tokens (0: ``answer_max_tokens``); the prompt asks for at
+  most ``budget // 20`` lines, so the cap is a guard, not the plan.
 - ``auto``: per turn, ``reason`` for a numeric word problem, ``short`` otherwise
   (:func:`question_shape`).
 
@@ -16,10 +16,10 @@ named quantities that hold whatever the final question is (``goats = 3 * 17 = 51
 worked example; ``steps`` for the next part of a step-by-step solution; ``free`` is the
 earlier wording (any fact or intermediate result); ``auto`` writes ``free`` notes (the
 wording measured on MMLU, BENCHMARKS §5) but none while the text reads like a numeric
-word problem
-(:func:`looks_numeric`): on GSM-style problems the 1.5B model's notes were wrong so often
-that every answer built on them was worse than one that re-derives from the text
-(tuning sample, docs/METHOD.md).
+word problem (:func:`looks_numeric`): on GSM-style problems the 1.5B model's notes were
+wrong so often that every answer built on them was worse than one that solves the
+problem from the text (tuning sample, docs/METHOD.md). The answer then uses the plain
+layout (:func:`solving`).
 
 All of this is pure: strings in, strings out.
 """

@@ -113,8 +113,9 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         "--notes",
         default=SessionConfig().notes,
         choices=NOTE_POLICIES,
-        help="what notes hold: facts (named, certain facts and values) or free "
-        f"(any intermediate result) (default {SessionConfig().notes})",
+        help="what notes hold: auto (free notes, but none on a numeric word problem, "
+        "which the answer then solves from the text), facts (named values), steps (a "
+        f"running solution), free (any intermediate result) (default {SessionConfig().notes})",
     )
 
 

@@ -20,7 +20,9 @@ DEMO_QUESTION = (
     "Hay costs 4 dollars per kilogram. "
     "How many dollars does the farmer spend on hay per day?"
 )
-DEMO_ANSWER_INSTRUCTION = "Finish with the sentence 'The answer is' followed by the number."
+DEMO_ANSWER_INSTRUCTION = (
+    "Be brief. Finish with the sentence 'The answer is' followed by the number."
+)
 
 
 @dataclass(slots=True)

@@ -190,6 +190,8 @@ def write_report(
     records = load_records(records_paths)
     if not records:
         raise ReportError("no records in " + ", ".join(map(str, records_paths)))
+    present = {str(r["config"]) for r in records}
+    configs = canonical_config_names(configs, present) if configs else ()
     records = select_records(records, configs=configs, common=common)
     summaries = summarize(records, baseline=baseline)
     warnings: list[str] = []
@@ -252,7 +254,7 @@ def run_report(args: argparse.Namespace) -> int:
             out,
             baseline=args.baseline,
             title=args.title,
-            configs=canonical_config_names(args.configs),
+            configs=[c.strip() for c in args.configs.split(",") if c.strip()],
             common=args.common,
             on_warning=warn,
         )

@@ -3,26 +3,39 @@ that every chosen configuration answered (so runs of different sizes compare fai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from livemind.eval.configs import parse_config
 from livemind.eval.stats import ReportError, question_key
 
 
-def canonical_config_names(specs: str) -> list[str]:
-    """Comma-separated configuration names, short forms allowed (``livemind`` means
-    ``livemind/ua-spi/sentence/10/v2``); a name the parser rejects is kept as written."""
+def canonical_config_names(specs: str | Sequence[str], present: Collection[str] = ()) -> list[str]:
+    """Configuration names (comma-separated or a list), short forms allowed (``livemind``
+    means ``livemind/aligned/sentence/10/v2+auto+notes-auto``); a name the parser rejects
+    is kept as written. With ``present`` (the names in the records), a name found there
+    as written is kept, and a name that is absent but whose pre-answer-mode meaning
+    (``+short+notes-free``) is present resolves to that, so the report commands written
+    before answer modes existed still select the same records."""
+    items = specs.split(",") if isinstance(specs, str) else specs
     names: list[str] = []
-    for spec in (s.strip() for s in specs.split(",")):
+    for spec in (s.strip() for s in items):
         if not spec:
             continue
-        try:
-            name = parse_config(spec).name
-        except ValueError:
-            name = spec
+        name = spec if spec in present else _parsed(spec) or spec
+        if present and name not in present:
+            head, _, model = spec.partition("@")
+            legacy = _parsed(f"{head}+short+notes-free" + (f"@{model}" if model else ""))
+            name = legacy if legacy in present else name
         if name not in names:
             names.append(name)
     return names
+
+
+def _parsed(spec: str) -> str | None:
+    try:
+        return parse_config(spec).name
+    except ValueError:
+        return None
 
 
 def select_records(
