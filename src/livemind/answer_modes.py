@@ -34,8 +34,8 @@ DEFAULT_ANSWER_MODE = "auto"
 DEFAULT_NOTES = "auto"
 DEFAULT_REASON_BUDGET = 0
 
-_OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S", re.M)
-_NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?")
+OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S", re.M)  # "B. ...", "(c) ..."
+NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?")  # 12, 1,000, $3.50, 30%
 _QUANTITY_CUE = re.compile(
     r"\?|\b(?:how\s+(?:many|much|long|far|old|fast|often)|total|sum|difference|average|"
     r"calculate|compute|find)\b",
@@ -47,7 +47,7 @@ def looks_numeric(text: str) -> bool:
     """Whether text typed so far reads like the start of a numeric word problem: two or
     more numbers and no answer options. (Notes on such text mislead the answer: the
     module docstring.)"""
-    return len(_NUMBER.findall(text)) >= 2 and len(_OPTION_LINE.findall(text)) < 2
+    return len(NUMBER.findall(text)) >= 2 and len(OPTION_LINE.findall(text)) < 2
 
 
 def solving(notes: str, text: str) -> bool:
@@ -73,9 +73,9 @@ def solve_directive(mode: str, budget: int) -> str:
 def question_shape(text: str) -> str:
     """``choice`` (two or more option lines), ``numeric`` (a problem to work out: at
     least two numbers and a question or a quantity word), or ``open`` (anything else)."""
-    if len(_OPTION_LINE.findall(text)) >= 2:
+    if len(OPTION_LINE.findall(text)) >= 2:
         return "choice"
-    if len(_NUMBER.findall(text)) >= 2 and _QUANTITY_CUE.search(text):
+    if len(NUMBER.findall(text)) >= 2 and _QUANTITY_CUE.search(text):
         return "numeric"
     return "open"
 

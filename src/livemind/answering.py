@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from livemind.answer_modes import OPTION_LINE
 from livemind.backends.base import Message
 from livemind.calls import CallRecord
 
@@ -27,7 +28,6 @@ class SessionError(RuntimeError):
 
 
 _FINAL_PUNCTUATION = tuple(".?!)\"'”:")
-_OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S")
 
 
 def looks_complete(text: str) -> bool:
@@ -38,7 +38,7 @@ def looks_complete(text: str) -> bool:
         return False
     if stripped.endswith(_FINAL_PUNCTUATION):
         return True
-    return bool(_OPTION_LINE.match(stripped.splitlines()[-1]))
+    return bool(OPTION_LINE.match(stripped.splitlines()[-1]))
 
 
 _DANGLING = " \t\n=+-*/×:,;(<"

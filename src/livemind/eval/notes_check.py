@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from livemind.answer_modes import NUMBER
 from livemind.eval.answers import normalize_number
 
-_NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 CONSTANTS = frozenset({str(n) for n in range(13)} | {"24", "52", "60", "100", "365", "1000"})
 
@@ -28,7 +28,7 @@ CONSTANTS = frozenset({str(n) for n in range(13)} | {"24", "52", "60", "100", "3
 def numbers_in(text: str) -> list[str]:
     """The normalised numbers written in ``text`` (thousands commas and ``$`` dropped)."""
     out = []
-    for m in _NUMBER.finditer(text):
+    for m in NUMBER.finditer(text):
         value = normalize_number(m.group(0).rstrip(","))
         if value is not None:
             out.append(value)
