@@ -13,7 +13,13 @@ policies, the notes). Rows:
 - ``notes-steps/reason``, ``notes-free/reason``: the ``reason`` tail over other notes;
 - ``plain/brief``: no notes: the plain layout with the ``reason`` directive (what
   ``notes="auto"`` does on a word problem);
+- ``plain/equations``: no notes, the derivation as named equations only
+  (``EQUATIONS``: fewer tokens for the same steps);
+- ``plain/assignments``: no notes, the derivation as code-like assignments with their
+  values (``ASSIGNMENTS``; the models are code models);
 - ``plain/baseline``: the conventional step-by-step prompt.
+
+``--rows plain/`` runs only the rows whose name starts with one of the given prefixes.
 
 Usage: .venv/bin/python benchmarks/answer_prompt_lab.py --n 12 --out FILE.jsonl
 (resumable; prints accuracy and median answer tokens per row at the end)
@@ -48,6 +54,16 @@ REREAD = (
 )
 
 
+EQUATIONS = (
+    "Solve it with a few named equations, one per line (name = expression = value), "
+    "taking every number from the text; no other words."
+)
+ASSIGNMENTS = (
+    "Work it out as short assignments, one per line, each with its value worked out "
+    "(e.g. total_cost = 3 * 4 = 12); no prose, no code block."
+)
+
+
 async def transcript(engine: LlamaCppBackend, q: Question, notes: str) -> list[Message]:
     """The short-mode answer messages after typing ``q`` with a note policy."""
     await engine.reset_cache()
@@ -68,8 +84,23 @@ def with_tail(messages: list[Message], tail: str) -> list[Message]:
     return [*messages[:-1], {"role": "user", "content": f"{text}{DONE_MARK}\n\n{tail}"}]
 
 
-async def rows(engine: LlamaCppBackend, q: Question) -> dict[str, list[Message]]:
+async def rows(
+    engine: LlamaCppBackend, q: Question, wanted: tuple[str, ...] = ("",)
+) -> dict[str, list[Message]]:
     instr = q.answer_instruction()
+    out = {
+        "plain/brief": solve_messages(q.stem, f"{solve_directive('reason', 0)} {instr}"),
+        "plain/equations": solve_messages(q.stem, f"{EQUATIONS} {instr}"),
+        "plain/assignments": solve_messages(q.stem, f"{ASSIGNMENTS} {instr}"),
+        "plain/baseline": baseline_messages(q.stem, instr),
+    }
+    if any("notes-".startswith(w) or w.startswith("notes-") for w in wanted):
+        out |= await note_rows(engine, q, instr)
+    return {k: v for k, v in out.items() if k.startswith(wanted)}
+
+
+async def note_rows(engine: LlamaCppBackend, q: Question, instr: str) -> dict[str, list[Message]]:
+    """The rows over notes (each note policy's problem typed into a live session)."""
     reason = f"{answer_directive('reason', 0)} {instr}"
     facts = await transcript(engine, q, "facts")
     out = {
@@ -83,8 +114,6 @@ async def rows(engine: LlamaCppBackend, q: Question) -> dict[str, list[Message]]
     }
     for notes in ("steps", "free"):
         out[f"notes-{notes}/reason"] = with_tail(await transcript(engine, q, notes), reason)
-    out["plain/brief"] = solve_messages(q.stem, f"{solve_directive('reason', 0)} {instr}")
-    out["plain/baseline"] = baseline_messages(q.stem, instr)
     return out
 
 
@@ -123,7 +152,7 @@ async def main(args: argparse.Namespace) -> None:
             if q.qid in done:
                 continue
             records: list[dict[str, Any]] = []
-            for row, messages in (await rows(engine, q)).items():
+            for row, messages in (await rows(engine, q, tuple(args.rows))).items():
                 text, rec = await answer(engine, messages)
                 got = extract_answer(text, "number")
                 records.append(
@@ -152,4 +181,7 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1, help="GSM seed (1: the tuning sample)")
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--rows", nargs="*", default=[""], help="row name prefixes to run (default: all)"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -135,11 +135,12 @@ def test_cli_defaults_are_the_measured_best_and_can_be_turned_off(command: str) 
     parser = build_parser()
     default = _session_config(parser.parse_args([command]))
     assert (default.format, default.prewarm) == ("aligned", True)
-    assert (default.commit_policy, default.speculate) == ("wait", False)
+    assert (default.commit_policy, default.speculate) == ("keep", False)  # BENCHMARKS §7
     assert (default.answer_mode, default.notes, default.reason_budget) == ("auto", "auto", 0)
-    paper = _session_config(parser.parse_args([command, "--format", "ua-spi", "--no-prewarm"]))
-    assert (paper.format, paper.prewarm) == ("ua-spi", False)
+    paper_args = ["--format", "ua-spi", "--no-prewarm", "--commit-policy", "wait"]
+    paper = _session_config(parser.parse_args([command, *paper_args]))
+    assert (paper.format, paper.prewarm, paper.commit_policy) == ("ua-spi", False, "wait")
     args = [command, "--answer-mode", "short", "--notes", "free", "--reason-budget", "64"]
-    before = _session_config(parser.parse_args([*args, "--commit-policy", "keep"]))
+    before = _session_config(parser.parse_args([*args, "--commit-policy", "cancel"]))
     assert (before.answer_mode, before.notes, before.reason_budget) == ("short", "free", 64)
-    assert before.commit_policy == "keep"
+    assert before.commit_policy == "cancel"

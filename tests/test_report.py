@@ -309,3 +309,26 @@ def test_report_commands_written_before_answer_modes_select_the_same_records() -
         "baseline",
     ]
     assert canonical_config_names("livemind/ua-spi") == [new]  # no records: today's meaning
+
+
+def test_pareto_front_keeps_only_unbeaten_configs() -> None:
+    """fast (1 s, 1/4) and accurate (4 s, 4/4) are on the front; slow-and-worse (3 s, 1/4)
+    is beaten by fast; middle (2 s, 3/4) is on it; a config without answers is skipped."""
+    from livemind.eval.report_tables import pareto_front
+
+    def config(name: str, latency: float, right: int) -> list[dict]:
+        return [rec(name, f"q{i}", i < right, latency, 2) for i in range(4)]
+
+    records = (
+        config("baseline", 4.0, 4)
+        + config("fast", 1.0, 1)
+        + config("slow-and-worse", 3.0, 1)
+        + config("middle", 2.0, 3)
+        + [rec("broken", "q0", False, 1.0, 2, error="timeout")]
+    )
+    summaries = summarize(records)
+    front = [s.config for s in pareto_front(summaries)]
+    assert front == ["fast", "middle", "baseline"]
+    md = render_markdown(summaries)
+    front_line = md.split("Pareto front")[1].split("\n")[0]
+    assert "`middle`" in front_line and "`slow-and-worse`" not in front_line

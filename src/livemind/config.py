@@ -27,7 +27,8 @@ class SessionConfig:
     at once with a step-by-step answer) or ``output-only`` (LiveMind's output prompt on
     the complete input, no inference stage). ``commit_policy``: on Enter, ``wait`` for an
     in-flight inference call to finish (the paper's behaviour), ``cancel`` it, or cancel
-    it but ``keep`` the note it has written so far (cut back to its last whole word).
+    it but ``keep`` the note it has written so far (cut back to its last whole word; the
+    default: BENCHMARKS §7, as accurate as ``wait`` on MMLU without its wait).
     ``prewarm``: while the user types, prefill the text no call has read yet into the
     cache (when the backend can), cut at whitespace every ``prewarm_min_chars`` new
     characters, at the lowest priority, so Enter finds it cached.
@@ -48,7 +49,7 @@ class SessionConfig:
     inference_max_tokens: int = 64
     answer_max_tokens: int = 512
     temperature: float = 0.0
-    commit_policy: str = "wait"
+    commit_policy: str = "keep"
     max_history_turns: int = 8
     prewarm: bool = True
     prewarm_min_chars: int = 24

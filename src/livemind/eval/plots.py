@@ -14,6 +14,7 @@ from matplotlib import colormaps, ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from livemind.eval.report_tables import pareto_front
 from livemind.eval.stats import LENGTH_BINS, ConfigSummary
 
 DPI = 120
@@ -51,12 +52,13 @@ def _leading(v: float) -> bool:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # keep a wide legend whole
 
 
 def plot_accuracy_vs_latency(summaries: Sequence[ConfigSummary], path: Path) -> None:
     """One numbered point per config (the legend names them): x = median latency, y =
-    accuracy with 95% Wilson CI."""
+    accuracy with 95% Wilson CI; a dashed staircase joins the Pareto front (the best
+    accuracy reached within each latency)."""
     fig, ax = _figure()
     xs: list[float] = []
     for i, s in enumerate(summaries):
@@ -77,6 +79,18 @@ def plot_accuracy_vs_latency(summaries: Sequence[ConfigSummary], path: Path) -> 
             label=f"{number}  {s.config} (n={s.n})",
         )
         ax.annotate(number, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=9)
+    front = pareto_front(summaries)
+    if len(front) >= 2:
+        ax.step(
+            [s.median_latency_s for s in front],
+            [100 * s.accuracy for s in front],
+            where="post",
+            linestyle="--",
+            color="grey",
+            linewidth=1,
+            zorder=0,
+            label="Pareto front",
+        )
     if _wide(xs):
         ax.set_xscale("log")
         _plain_log_ticks(ax.xaxis)

@@ -10,7 +10,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from livemind.eval.report_tables import answers_table, cache_table, md_table, num, pct, secs
+from livemind.eval.report_tables import (
+    answers_table,
+    cache_table,
+    md_table,
+    num,
+    pareto_lines,
+    pct,
+    secs,
+)
 from livemind.eval.selection import canonical_config_names, select_records
 from livemind.eval.stats import (
     DASH,
@@ -97,7 +105,7 @@ def render_markdown(
         row += [_acc(s)]
         row += [_paired(s)] if has_base else []
         rows.append(row)
-    out += ["## Headline", "", *md_table(head, rows)]
+    out += ["## Headline", "", *md_table(head, rows), *pareto_lines(summaries)]
 
     head = ["config", "models", "n", "errors", "mean latency", "p90 latency"]
     head += ["latency change"] if has_base else []

@@ -84,3 +84,35 @@ def answers_table(summaries: Sequence[ConfigSummary]) -> list[str]:
         "",
         *md_table(head, rows),
     ]
+
+
+def pareto_front(summaries: Sequence[ConfigSummary]) -> list[ConfigSummary]:
+    """The configs that no other config beats on both axes: none is at least as fast
+    (median latency) and at least as accurate, and better on one. Sorted by latency;
+    configs without both numbers are left out. Ties on both axes all stay."""
+    known = [s for s in summaries if s.median_latency_s is not None and s.accuracy is not None]
+
+    def beaten(s: ConfigSummary) -> bool:
+        return any(
+            o.median_latency_s <= s.median_latency_s
+            and o.accuracy >= s.accuracy
+            and (o.median_latency_s < s.median_latency_s or o.accuracy > s.accuracy)
+            for o in known
+        )
+
+    return sorted((s for s in known if not beaten(s)), key=lambda s: s.median_latency_s)
+
+
+def pareto_lines(summaries: Sequence[ConfigSummary]) -> list[str]:
+    """One paragraph naming the Pareto front, fastest first (empty under two configs)."""
+    front = pareto_front(summaries)
+    if len(summaries) < 2 or not front:
+        return []
+    steps = " → ".join(
+        f"`{s.config}` ({secs(s.median_latency_s)}, {pct(s.accuracy)})" for s in front
+    )
+    return [
+        f"Pareto front (no other configuration is both as fast and as accurate), fastest "
+        f"first: {steps}. Point estimates; the CIs above say how firm each step is.",
+        "",
+    ]
