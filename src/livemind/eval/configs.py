@@ -13,7 +13,9 @@ baseline-type configs it is the only model used, e.g. ``baseline@qwen2.5-coder-0
 Flags go before ``@MODEL``: ``+prewarm`` prefills the text no call has read yet while it
 is typed; ``+spec`` starts the answer speculatively in the pause before Enter;
 ``+cancel`` (livemind only) cancels an inference call still running at Enter instead of
-waiting for it; ``+keep`` cancels it too but keeps the note it had written so far.
+waiting for it; ``+keep`` cancels it too but keeps the note it had written so far. Without
+either the config waits for it (the paper's behaviour, and the name older records carry;
+the product's default is ``keep``, so ``livemind+prewarm+keep`` is the product default).
 Answer modes (livemind and output-only): ``+short``, ``+reason`` (unbounded) or
 ``+reasonN`` (a token budget of N), ``+auto`` / ``+autoN``; note policies: ``+notes-auto``,
 ``+notes-facts``, ``+notes-steps``, ``+notes-free``. Without them a config runs the product
