@@ -5,8 +5,10 @@ into a live session (virtual clock, default settings, `reason` answers) on a pla
 and the answer call's messages are kept. Then the same messages are answered on engines
 that differ only in ``ngram_spec`` (none, and each type given), side by side, alternating
 their order, each on a prefilled cache (as at Enter with prewarm), so only decoding is
-compared. Prints decode tokens/s per engine, the speed-up against none, and whether the
-answers are identical (speculation is lossless, so they must be).
+compared. Prints decode tokens/s per engine, the speed-up against none, the share of
+drafted tokens the model accepted (llama.cpp's ``draft_n_accepted / draft_n``), and whether
+the answers are identical (lossless in exact arithmetic; batched verification may round
+differently).
 
 Usage: .venv/bin/python benchmarks/ngram_spec_probe.py [--n 8] [--seed 1] [ngram-simple ...]
 """
@@ -41,14 +43,18 @@ async def answer_messages(engine: LlamaCppBackend, stem: str, instruction: str) 
     return log.sent[-1][0]
 
 
-async def decode(engine: LlamaCppBackend, messages: list, budget: int) -> tuple[float, int, str]:
-    """(decode tokens/s, tokens, text) of one answer on a prefilled cache."""
+async def decode(
+    engine: LlamaCppBackend, messages: list, budget: int
+) -> tuple[float, int, str, tuple]:
+    """(decode tokens/s, tokens, text, (drafted, accepted)) of one answer on a prefilled
+    cache; the draft counts are (0, 0) on an engine that does not speculate."""
     await engine.reset_cache()
     await engine.prewarm(Request(messages, max_tokens=1))
     record = CallRecord("output", engine.model)
     text = await stream_call(engine, Request(messages, max_tokens=budget), record)
     decode_s = max(record.wall_s - (record.ttft_s or 0.0), 1e-6)
-    return max(record.completion_tokens - 1, 1) / decode_s, record.completion_tokens, text
+    drafts = (record.extra.get("draft_tokens", 0), record.extra.get("draft_accepted", 0))
+    return max(record.completion_tokens - 1, 1) / decode_s, record.completion_tokens, text, drafts
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -60,14 +66,18 @@ async def main(args: argparse.Namespace) -> None:
     }
     rates: dict[str | None, list[float]] = {k: [] for k in kinds}
     same = dict.fromkeys(args.types, 0)
+    drafted = {k: [0, 0] for k in args.types}
     try:
         questions = load_dataset("gsm", n=args.n, seed=args.seed, min_sentences=4)
         for i, q in enumerate(questions):
             messages = await answer_messages(engines[None], q.stem, q.answer_instruction())
             texts = {}
             for k in kinds[i % len(kinds) :] + kinds[: i % len(kinds)]:
-                rate, tokens, texts[k] = await decode(engines[k], messages, args.budget)
+                rate, tokens, texts[k], drafts = await decode(engines[k], messages, args.budget)
                 rates[k].append(rate)
+                if k is not None:
+                    drafted[k][0] += drafts[0] or 0
+                    drafted[k][1] += drafts[1] or 0
             for k in args.types:
                 same[k] += texts[k] == texts[None]
             print(
@@ -82,8 +92,11 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  none: {base:.1f} tokens/s")
     for k in args.types:
         med = statistics.median(rates[k])
+        n_draft, n_ok = drafted[k]
+        accepted = f"{n_ok}/{n_draft} drafted tokens accepted" if n_draft else "no drafts"
         print(
-            f"  {k}: {med:.1f} tokens/s ({med / base:.2f}x), identical answers {same[k]}/{args.n}"
+            f"  {k}: {med:.1f} tokens/s ({med / base:.2f}x), {accepted}, "
+            f"identical answers {same[k]}/{args.n}"
         )
 
 

@@ -22,6 +22,7 @@ import pytest
 from livemind.backends._usage import error_from_json, parse_usage
 from livemind.backends.base import BackendError, Request, Usage
 from livemind.backends.openai_http import OpenAIBackend, split_base_url
+from livemind.calls import CallRecord
 
 
 def user(text: str) -> list[dict[str, str]]:
@@ -43,6 +44,20 @@ def test_parse_usage_llama_cpp_shape() -> None:
         "timings": {"cache_n": 34, "prompt_n": 1, "prompt_ms": 6.0, "predicted_n": 8},
     }
     assert parse_usage(chunk, "stop") == Usage(35, 8, 34, 1, "stop")
+
+
+def test_parse_usage_reads_speculative_draft_counts() -> None:
+    timings = {"cache_n": 30, "prompt_n": 5, "predicted_n": 40}
+    plain = parse_usage({"timings": timings})
+    assert (plain.draft_tokens, plain.draft_accepted) == (None, None)
+    spec = parse_usage({"timings": {**timings, "draft_n": 24, "draft_n_accepted": 9}})
+    assert (spec.draft_tokens, spec.draft_accepted) == (24, 9)
+    record = CallRecord("output", "m")
+    record.add_usage(spec)
+    assert record.extra == {"draft_tokens": 24, "draft_accepted": 9}
+    record = CallRecord("output", "m")
+    record.add_usage(plain)
+    assert record.extra == {}
 
 
 def test_parse_usage_openai_shape_without_timings() -> None:

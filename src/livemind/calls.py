@@ -48,6 +48,9 @@ class CallRecord:
         self.evaluated_tokens = usage.evaluated_tokens
         self.completion_tokens = usage.completion_tokens
         self.finish_reason = usage.finish_reason
+        if usage.draft_tokens is not None:  # only engines that speculate report these
+            self.extra["draft_tokens"] = usage.draft_tokens
+            self.extra["draft_accepted"] = usage.draft_accepted
 
 
 async def stream_call(

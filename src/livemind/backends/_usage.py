@@ -6,7 +6,8 @@ Both the embedded llama.cpp backend and the HTTP backend see the same shapes:
   "prompt_tokens_details": {"cached_tokens"}}`` (vLLM and SGLang fill ``cached_tokens``
   only when prompt-token details / cache reports are enabled);
 - llama.cpp ``timings``: ``{"cache_n": tokens taken from the cache, "prompt_n": prompt
-  tokens evaluated, "predicted_n": tokens generated, ...}``;
+  tokens evaluated, "predicted_n": tokens generated, "draft_n" / "draft_n_accepted":
+  speculative draft tokens proposed / accepted, only when speculating, ...}``;
 - errors: ``{"error": {"code": 400, "message": ..., "type": ...}}`` (llama.cpp adds
   ``"n_prompt_tokens"`` and ``"n_ctx"`` to ``exceed_context_size_error``), or a bare
   ``{"code", "message", "type"}`` object, or FastAPI's ``{"detail": ...}``.
@@ -44,7 +45,8 @@ def parse_usage(obj: Mapping[str, Any], finish_reason: str | None = None) -> Usa
     - ``cached_tokens``: ``usage.prompt_tokens_details.cached_tokens``, else
       ``timings.cache_n``, else ``None`` (not reported);
     - ``evaluated_tokens``: ``timings.prompt_n``, else ``prompt_tokens - cached_tokens``
-      when the cached count is known, else ``None``.
+      when the cached count is known, else ``None``;
+    - ``draft_tokens`` / ``draft_accepted``: ``timings.draft_n`` / ``draft_n_accepted``.
     """
     usage = obj.get("usage")
     timings = obj.get("timings")
@@ -85,6 +87,8 @@ def parse_usage(obj: Mapping[str, Any], finish_reason: str | None = None) -> Usa
         cached_tokens=cached,
         evaluated_tokens=evaluated,
         finish_reason=finish_reason,
+        draft_tokens=_int(timings.get("draft_n")),
+        draft_accepted=_int(timings.get("draft_n_accepted")),
     )
 
 

@@ -33,7 +33,9 @@ class Usage:
     """Token accounting of one call, from the engine's own counters.
 
     ``cached_tokens`` are prompt tokens taken from the KV/prefix cache;
-    ``evaluated_tokens`` are prompt tokens the engine actually computed.
+    ``evaluated_tokens`` are prompt tokens the engine actually computed;
+    ``draft_tokens`` / ``draft_accepted`` count speculative-decoding drafts proposed and
+    accepted (llama.cpp, only when it speculates).
     ``None`` means the backend does not report that number.
     """
 
@@ -42,6 +44,8 @@ class Usage:
     cached_tokens: int | None = None
     evaluated_tokens: int | None = None
     finish_reason: str | None = None
+    draft_tokens: int | None = None
+    draft_accepted: int | None = None
 
 
 @dataclass(slots=True)
