@@ -13,7 +13,6 @@ question shape, agreement with the notes, token probabilities) misses it too.
 from __future__ import annotations
 
 import argparse
-from statistics import median
 
 from livemind.eval.oracle import oracle_choice
 from livemind.eval.selection import canonical_config_names, select_records
@@ -36,14 +35,12 @@ def main() -> None:
         c for c in present if c != default and c.startswith(("livemind", "output-only"))
     )
     chosen = select_records(records, configs=[args.baseline, default, *candidates], common=True)
-    base = [float(r["latency_s"]) for r in chosen if r["config"] == args.baseline]
-    base_right = sum(bool(r.get("correct")) for r in chosen if r["config"] == args.baseline)
-    base_median = median(base)
-    print(f"{len(base)} questions, {len(candidates)} candidates besides {default}")
+    base = oracle_choice(chosen, default=args.baseline, candidates=[])
+    print(f"{base.questions} questions, {len(candidates)} candidates besides {default}")
     print("| selector | right | median latency | × baseline | picks other than the default |")
     print("| --- | --- | --- | --- | --- |")
-    print(f"| baseline | {base_right} | {base_median:.2f} s | 1.00 | – |")
     rows = [
+        ("baseline", base),
         ("the default alone", oracle_choice(chosen, default=default, candidates=[])),
         (
             "hindsight: fastest right answer",
@@ -51,9 +48,10 @@ def main() -> None:
         ),
     ]
     for label, res in rows:
+        picks = "–" if res is base else res.faster_picks
         print(
             f"| {label} | {res.right} | {res.median_latency_s:.2f} s | "
-            f"{res.median_latency_s / base_median:.2f} | {res.faster_picks} |"
+            f"{res.median_latency_s / base.median_latency_s:.2f} | {picks} |"
         )
 
 

@@ -19,24 +19,21 @@ def rec(config: str, qid: str, correct: bool, latency: float, error: str | None 
     }
 
 
+def trio(qid: str, slow: tuple[bool, float], fast: tuple[bool, float], mid: tuple[bool, float]):
+    """The three configurations' (correct, latency) on one question."""
+    return [rec(name, qid, *row) for name, row in (("slow", slow), ("fast", fast), ("mid", mid))]
+
+
 def test_picks_the_fastest_right_answer_else_the_default():
     records = [
         # q1: the fast row is right -> picked
-        rec("slow", "q1", True, 6.0),
-        rec("fast", "q1", True, 1.0),
-        rec("mid", "q1", False, 3.0),
+        *trio("q1", slow=(True, 6.0), fast=(True, 1.0), mid=(False, 3.0)),
         # q2: only the slow default is right -> kept
-        rec("slow", "q2", True, 6.0),
-        rec("fast", "q2", False, 1.0),
-        rec("mid", "q2", False, 3.0),
+        *trio("q2", slow=(True, 6.0), fast=(False, 1.0), mid=(False, 3.0)),
         # q3: nothing right -> the default's (slow) answer, not the fastest wrong one
-        rec("slow", "q3", False, 8.0),
-        rec("fast", "q3", False, 1.0),
-        rec("mid", "q3", False, 3.0),
+        *trio("q3", slow=(False, 8.0), fast=(False, 1.0), mid=(False, 3.0)),
         # q4: a middle row right where the default is wrong -> picked and counted right
-        rec("slow", "q4", False, 7.0),
-        rec("fast", "q4", False, 1.0),
-        rec("mid", "q4", True, 3.0),
+        *trio("q4", slow=(False, 7.0), fast=(False, 1.0), mid=(True, 3.0)),
     ]
     res = oracle_choice(records, default="slow", candidates=["fast", "mid"])
     assert res.questions == 4
