@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -60,3 +64,53 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def serve(
+    smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., contextlib.AbstractContextManager[str]]]:
+    """``with serve(*extra_args) as url:`` runs a real ``livemind serve`` (smollm2-135m, 2
+    slots) on a free loopback port until the block ends; ``url`` is ``http://127.0.0.1:PORT``.
+    """
+
+    @contextlib.contextmanager
+    def run(*extra: str) -> Iterator[str]:
+        port = free_port()
+        log_path = tmp_path_factory.mktemp("serve") / f"serve-{port}.log"
+        cmd = [sys.executable, "-m", "livemind.cli", "serve", "--model", str(smollm2_path)]
+        cmd += ["--port", str(port), "--parallel", "2", "--ctx", "4096", *extra]
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                _wait_healthy(url, proc, log_path)
+                yield url
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    yield run
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("livemind serve did not start:\n" + log_path.read_text())
+            time.sleep(0.3)

@@ -41,9 +41,13 @@ def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-def slot_tasks(root_url: str) -> dict[int, Any]:
+def auth(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def slot_tasks(root_url: str, api_key: str | None) -> dict[int, Any]:
     """``{slot id: id of the last task it ran}`` from llama.cpp's ``GET /slots``."""
-    with httpx.Client() as client:
+    with httpx.Client(headers=auth(api_key)) as client:
         slots = client.get(root_url + "/slots").json()
     return {s["id"]: s.get("id_task") for s in slots}
 
@@ -61,9 +65,9 @@ async def alternate(
     for turn in range(3):
         for key, text in texts.items():
             grown = text + " ".join(f"Then step {turn}-{i} happened." for i in range(turn * 2))
-            before = slot_tasks(root)
+            before = slot_tasks(root, backend.api_key)
             _, usage = await backend.complete(Request(user(grown), max_tokens=4, session_key=key))
-            assert moved(before, slot_tasks(root)) == [slot_map.slot_of(key)], key
+            assert moved(before, slot_tasks(root, backend.api_key)) == [slot_map.slot_of(key)], key
             usages[key].append(usage)
     return usages
 
@@ -106,9 +110,11 @@ async def test_embedded_rewritten_prompt_stays_on_its_own_slot(
     plan = [("a", a), ("b", b), ("a", a + " More."), ("a", story(42, 11)), ("b", b + " More.")]
     usages = []
     for key, text in plan:
-        before = slot_tasks(root)
+        before = slot_tasks(root, llama_backend.api_key)
         _, usage = await llama_backend.complete(Request(user(text), 4, session_key=key))
-        assert moved(before, slot_tasks(root)) == [slot_map.slot_of(key)], key
+        assert moved(before, slot_tasks(root, llama_backend.api_key)) == [slot_map.slot_of(key)], (
+            key
+        )
         usages.append(usage)
     assert (slot_map.slot_of("a"), slot_map.slot_of("b")) == (0, 1)
     assert usages[4].cached_tokens is not None
@@ -163,14 +169,18 @@ async def test_embedded_busy_slot_falls_back_instead_of_waiting(
     try:
         assert (await stream.__anext__()).text  # "slow" now generates on slot 0
         assert slot_map.busy(0)
-        before = slot_tasks(root)
+        before = slot_tasks(root, llama_backend.api_key)
         _, usage = await llama_backend.complete(
             Request(user("Say hi."), max_tokens=2, session_key="fast")
         )
         assert usage.completion_tokens > 0
-        assert moved(before, slot_tasks(root)) == [1]  # the engine put it on the idle slot
+        assert moved(before, slot_tasks(root, llama_backend.api_key)) == [
+            1
+        ]  # the engine put it on the idle slot
         with httpx.Client() as client:  # ...while "slow" was still generating
-            assert client.get(root + "/slots").json()[0]["is_processing"]
+            assert client.get(root + "/slots", headers=auth(llama_backend.api_key)).json()[0][
+                "is_processing"
+            ]
         assert slot_map.slot_of("fast") == 0  # the pin did not move
     finally:
         await stream.aclose()
@@ -183,7 +193,7 @@ async def test_embedded_busy_slot_falls_back_instead_of_waiting(
 @pytest.mark.model
 async def test_http_sessions_keep_their_slots(llama_backend: Any) -> None:
     await llama_backend.reset_cache()
-    backend = OpenAIBackend(llama_backend.base_url)
+    backend = OpenAIBackend(llama_backend.base_url, api_key=llama_backend.api_key)
     try:
         caps = await backend.probe()
         assert caps.slots == 2 and backend.slot_map is not None
@@ -196,7 +206,7 @@ async def test_http_sessions_keep_their_slots(llama_backend: Any) -> None:
 
 @pytest.mark.model
 async def test_http_three_sessions_on_two_slots(llama_backend: Any) -> None:
-    backend = OpenAIBackend(llama_backend.base_url)
+    backend = OpenAIBackend(llama_backend.base_url, api_key=llama_backend.api_key)
     try:
         await backend.probe()
 

@@ -8,6 +8,7 @@ usage parser is unit-tested without any server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from livemind.backends._usage import error_from_json, parse_usage
+from livemind.backends._usage import choice_parts, error_from_json, parse_usage
 from livemind.backends.base import BackendError, Request, Usage
 from livemind.backends.openai_http import OpenAIBackend, split_base_url
 from livemind.calls import CallRecord
@@ -157,6 +158,13 @@ def _sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
     return out + (b"data: [DONE]\n\n" if done else b"")
 
 
+MALFORMED: dict[str, Any] = {
+    "null_choice": [None],
+    "delta_list": [{"index": 0, "delta": ["Hel"]}],
+    "content_number": [{"index": 0, "delta": {"content": 7}}],
+}
+
+
 def _handler(state: Canned) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -198,7 +206,17 @@ def _handler(state: Canned) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b'{"detail": "Not Found"}')
                 return
             mode = state.mode
-            if mode == "error500":
+            if mode in ("busy_once", "busy_long"):
+                wait = "0.2" if mode == "busy_once" else "60"
+                state.mode = "ok" if mode == "busy_once" else mode
+                body = b'{"error": {"message": "too many requests", "type": "rate_limit"}}'
+                self.send_response(429)
+                self.send_header("Retry-After", wait)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            elif mode == "error500":
                 self._send(500, b'{"error": {"message": "model crashed", "type": "server_error"}}')
             elif mode == "overflow":
                 self._send(
@@ -235,6 +253,20 @@ def _handler(state: Canned) -> type[BaseHTTPRequestHandler]:
                     {"error": {"code": 500, "message": "slot crashed", "type": "server_error"}},
                     done=False,
                 )
+                self._send(200, data, "text/event-stream")
+            elif mode == "slow":  # a token every 0.1 s, for a long time
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.close_connection = True
+                chunk = {"choices": [{"index": 0, "delta": {"content": "x"}}]}
+                with contextlib.suppress(OSError):  # the client gives up first
+                    for _ in range(50):
+                        self.wfile.write(_sse(chunk, done=False))
+                        self.wfile.flush()
+                        time.sleep(0.1)
+            elif mode in MALFORMED:  # garbage where a choice should be
+                data = _sse({"choices": MALFORMED[mode]}, done=False)
                 self._send(200, data, "text/event-stream")
             elif mode == "json":  # a server that ignores "stream"
                 reply = {
@@ -370,6 +402,9 @@ async def test_prewarm_vllm_and_sglang_bodies(canned: tuple[str, Canned]) -> Non
         ("broken", "server_error", "broke"),
         ("truncated", "server_error", "ended before the reply was complete"),
         ("midstream_error", "server_error", "slot crashed"),
+        ("null_choice", "server_error", "malformed reply (a choice is None"),
+        ("delta_list", "server_error", "malformed reply ('delta' is ['Hel']"),
+        ("content_number", "server_error", "malformed reply (content is 7"),
     ],
 )
 async def test_error_responses(
@@ -391,6 +426,57 @@ async def test_non_streaming_json_reply(canned_backend: tuple[OpenAIBackend, Can
     text, usage = await backend.complete(Request(user("hi")))
     assert text == "Hi!"
     assert usage.prompt_tokens == 9 and usage.finish_reason == "stop"
+
+
+async def test_rate_limits_are_named_and_a_short_retry_after_is_honoured(
+    canned_backend: tuple[OpenAIBackend, Canned],
+) -> None:
+    backend, state = canned_backend
+    state.mode = "busy_once"  # 429, Retry-After: 0.2, then fine
+    started = time.monotonic()
+    assert (await backend.complete(Request(user("hi"))))[0] == "Hello world"
+    assert time.monotonic() - started >= 0.2
+    assert sum(r["method"] == "POST" for r in state.requests) == 2
+    state.mode = "busy_long"  # Retry-After: 60 is too long to wait for: say so at once
+    started = time.monotonic()
+    with pytest.raises(BackendError) as err:
+        await backend.complete(Request(user("hi")))
+    assert time.monotonic() - started < 5
+    assert err.value.code == "rate_limited" and err.value.retry_after_s == 60
+    assert "HTTP 429" in err.value.message and "60 s" in err.value.message
+
+
+async def test_a_call_past_its_deadline_is_a_timeout(canned: tuple[str, Canned]) -> None:
+    url, state = canned
+    state.mode = "slow"
+    backend = OpenAIBackend(url, model="m", deadline=0.3, prewarm_mode="off")
+    try:
+        with pytest.raises(BackendError) as err:
+            await backend.complete(Request(user("hi")))
+        assert err.value.code == "timeout" and "0.3 s deadline" in err.value.message
+    finally:
+        await backend.aclose()
+
+
+async def test_a_prompt_that_is_not_unicode_is_a_clear_error(
+    canned_backend: tuple[OpenAIBackend, Canned],
+) -> None:
+    backend, state = canned_backend
+    with pytest.raises(BackendError) as err:
+        await backend.complete(Request(user("half a pair: \ud800")))
+    assert err.value.code == "bad_request" and "lone surrogate" in err.value.message
+    assert (await backend.complete(Request(user("hi"))))[0] == "Hello world"
+
+
+def test_choice_parts_shapes() -> None:
+    assert choice_parts({"choices": []}) == ("", None)
+    assert choice_parts({"usage": {}}) == ("", None)
+    two = {"choices": [{"delta": {"content": "a"}}, {"delta": {}, "finish_reason": "stop"}]}
+    assert choice_parts(two) == ("a", "stop")
+    assert choice_parts({"choices": [{"message": {"content": "x"}}]}, "message") == ("x", None)
+    for bad in ({"choices": {}}, {"choices": [{"finish_reason": 3}]}):
+        with pytest.raises(ValueError):
+            choice_parts(bad)
 
 
 def _closed_port() -> int:
@@ -434,7 +520,7 @@ async def test_read_timeout_is_unreachable() -> None:
 
 @pytest.fixture
 async def http_backend(llama_backend: Any) -> AsyncIterator[OpenAIBackend]:
-    backend = OpenAIBackend(llama_backend.base_url)
+    backend = OpenAIBackend(llama_backend.base_url, api_key=llama_backend.api_key)
     yield backend
     await backend.aclose()
 
@@ -518,7 +604,8 @@ async def test_real_early_close_cancels_on_server(
             break
     started = time.monotonic()
     slots_url = split_base_url(llama_backend.base_url)[1] + "/slots"
-    async with httpx.AsyncClient() as client:
+    headers = {"Authorization": f"Bearer {llama_backend.api_key}"}
+    async with httpx.AsyncClient(headers=headers) as client:
         while True:
             slots = (await client.get(slots_url)).json()
             if not any(s["is_processing"] for s in slots):

@@ -54,6 +54,25 @@ def test_attributes(llama_backend: LlamaCppBackend) -> None:
 
 
 @pytest.mark.model
+def test_the_engines_own_port_wants_its_random_key(llama_backend: LlamaCppBackend) -> None:
+    import httpx
+
+    root = llama_backend.base_url.removesuffix("/v1")
+    body = {"messages": user("hi"), "max_tokens": 1}
+    key = {"Authorization": f"Bearer {llama_backend.api_key}"}
+    assert len(llama_backend.api_key) >= 32
+    # another local user, without the key: no model, no slot erasing, no slot listing
+    assert httpx.post(llama_backend.base_url + "/chat/completions", json=body).status_code == 401
+    assert httpx.post(root + "/slots/0?action=erase").status_code == 401
+    assert httpx.get(root + "/slots").status_code == 401
+    # with it (as the backend itself does)
+    slots = httpx.get(root + "/slots", headers=key).json()
+    assert slots[0]["n_ctx"] == llama_backend.context_size
+    ok = httpx.post(llama_backend.base_url + "/chat/completions", json=body, headers=key)
+    assert ok.status_code == 200
+
+
+@pytest.mark.model
 async def test_stream_has_text_and_usage(llama_backend: LlamaCppBackend) -> None:
     deltas = [
         d

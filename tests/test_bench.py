@@ -127,3 +127,19 @@ async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Pa
     assert all(r["answer_mode"] == "short" and r["notes_checked"] >= 0 for r in live)
     assert {r["answer_mode"] for r in records if r["config"] == "baseline"} == {"baseline"}
     assert await run_bench(questions, configs, lambda m: backend, out, BenchOptions()) == 0
+
+
+def test_a_torn_last_record_is_dropped_and_a_bad_line_is_named(tmp_path: Path) -> None:
+    from livemind.eval.runner import done_keys, drop_torn_tail
+
+    out = tmp_path / "runs.jsonl"
+    whole = '{"config": "a", "qid": "q1", "think_s": 1.0}\n'
+    out.write_text(whole + '{"config": "a", "qid": "q2", "thi')  # the run was killed
+    assert drop_torn_tail(out) == 2
+    assert out.read_text() == whole and done_keys(out, 1.0) == {("a", "q1")}
+    assert drop_torn_tail(out) is None  # nothing left to cut
+    out.write_text(whole.rstrip("\n"))  # whole, only the newline missing: kept
+    assert drop_torn_tail(out) is None and out.read_text() == whole
+    out.write_text(whole + "garbage\n" + whole)
+    with pytest.raises(ValueError, match=r"runs.jsonl:2: not a benchmark record"):
+        done_keys(out)

@@ -4,12 +4,8 @@ real `livemind serve` (smollm2-135m) on a free loopback port. Screenshots go to
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,43 +17,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 QUESTION = "Lena has four boxes. Each box holds six pens. How many pens does Lena have?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(smollm2_path: Path, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    cmd = [sys.executable, "-m", "livemind.cli", "serve", "--model", str(smollm2_path)]
-    cmd += ["--port", str(port), "--parallel", "2", "--ctx", "4096", "--min-len", "3"]
-    cmd += ["--max-tokens", "40"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.close()
-                    pytest.fail(
-                        "livemind serve did not start:\n" + (tmp_path / "serve.log").read_text()
-                    )
-                time.sleep(0.3)
+def server(serve: Callable[..., contextlib.AbstractContextManager[str]]) -> Iterator[str]:
+    with serve("--min-len", "3", "--max-tokens", "40") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_playground_thinks_while_typing_then_answers(server: str) -> None:

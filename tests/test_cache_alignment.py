@@ -11,7 +11,7 @@ import pytest
 from livemind.backends.base import Backend
 from livemind.backends.openai_http import OpenAIBackend
 from livemind.config import SessionConfig
-from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_root, unseen_tokens
+from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
 from livemind.session import LiveSession
 
 pytestmark = pytest.mark.model
@@ -40,9 +40,9 @@ async def streamed_then_answered(backend: Backend, session_id: str, **cfg: Any) 
     await type_slowly(session, QUESTION)
     answer = await session.commit()
     await session.aclose()
-    root = llama_root(backend)
-    assert root is not None
-    tokenizer = ChatTokenizer(root)
+    server = llama_server(backend)
+    assert server is not None
+    tokenizer = ChatTokenizer(*server)
     try:
         unseen = await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
     finally:
@@ -128,7 +128,7 @@ async def test_a_partial_note_kept_at_enter_is_read_from_the_cache(llama_backend
     kept = [a for a in answer.actions if a.get("partial")]
     assert kept, f"no partial note kept; the call wrote {written()!r}"
     assert kept[-1]["content"] in log.sent[-1][0][-2]["content"]
-    tokenizer = ChatTokenizer(llama_root(llama_backend))
+    tokenizer = ChatTokenizer(*llama_server(llama_backend))  # type: ignore[misc]
     try:
         unseen = await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
     finally:
@@ -146,7 +146,7 @@ async def test_without_prewarm_the_last_sentence_is_evaluated_after_enter(llama_
 
 async def test_http_answer_call_evaluates_only_the_unseen_tail(llama_backend) -> None:
     await llama_backend.reset_cache()
-    http = OpenAIBackend(llama_backend.base_url)
+    http = OpenAIBackend(llama_backend.base_url, api_key=llama_backend.api_key)
     await http.probe()
     assert http.capabilities.prewarm and http.capabilities.slots == 2
     try:

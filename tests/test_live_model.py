@@ -45,7 +45,7 @@ async def test_typed_question_gets_inferences_and_a_cached_answer(llama_backend)
 
 
 async def test_session_through_http_backend(llama_backend) -> None:
-    backend = OpenAIBackend(llama_backend.base_url)
+    backend = OpenAIBackend(llama_backend.base_url, api_key=llama_backend.api_key)
     try:
         session = LiveSession(backend, CFG)
         typed = await type_and_commit(session, QUESTION, cpm=240, fast=True)

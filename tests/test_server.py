@@ -23,7 +23,7 @@ QUESTION = "Tom has three apples. He buys four more apples. How many apples does
 @pytest.fixture
 def client(llama_backend):
     defaults = SessionConfig(min_len=3, inference_max_tokens=12, answer_max_tokens=24)
-    with TestClient(create_app(llama_backend, defaults=defaults)) as c:
+    with TestClient(create_app(llama_backend, defaults=defaults), base_url="http://127.0.0.1") as c:
         yield c
 
 

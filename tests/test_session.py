@@ -246,3 +246,47 @@ async def test_reset_during_answer_starts_clean() -> None:
     assert session.text == "" and session.history == []
     session.set_text("Next question.")  # usable again
     assert (await session.commit()).text.startswith("word")
+
+
+async def test_an_unexpected_exception_in_a_typing_call_is_reported_once_not_retried() -> None:
+    seen: list[Request] = []
+
+    def flaky(request: Request) -> str:
+        if not is_inference_call(request):
+            return "Answer."
+        seen.append(request)
+        if len(seen) == 1:
+            raise RuntimeError("engine bug")
+        return "INFERENCE: ok"
+
+    session = LiveSession(ScriptedBackend(flaky), SessionConfig(min_len=3, notes="free"))
+    events: list = []
+    session.on(events.append)
+    session.set_text("First part. Second part. Third")
+    await asyncio.wait_for(session.settled(), 5)  # no tight loop re-running the failed call
+    errors = [e.data for e in events if e.type == "error"]
+    assert [e["code"] for e in errors] == ["internal_error"]
+    assert "engine bug" in errors[0]["message"] and errors[0]["stage"] == "inference"
+    assert len(seen) == 1
+    session.set_text("First part. Second part. Third part. Fourth")  # new text: tried again
+    await asyncio.wait_for(session.settled(), 5)
+    assert len(seen) == 2
+    assert (await session.commit()).text == "Answer."
+
+
+async def test_history_that_no_longer_fits_is_trimmed_oldest_first() -> None:
+    def small_context(request: Request) -> str:
+        if sum(len(m["content"]) for m in request.messages) > 700:
+            raise BackendError("context_overflow", "prompt too long for the context")
+        return "INFERENCE: ok" if is_inference_call(request) else "Answer " + "x" * 60
+
+    session = LiveSession(ScriptedBackend(small_context), SessionConfig(min_len=3, notes="free"))
+    events: list = []
+    session.on(events.append)
+    for turn in range(6):
+        await type_text(session, f"Question {turn} is here. Tell me more about it now.")
+        assert (await session.commit()).text.startswith("Answer")
+    trimmed = [e.data for e in events if e.type == "history.trimmed"]
+    assert trimmed, "the history grew past the context without being trimmed"
+    assert not [e for e in events if e.type == "error"]
+    assert len(session.history) < 2 * 6

@@ -5,6 +5,8 @@
 ``inference.done {call_id, action, content, record}``, ``inference.cancelled {call_id}``,
 ``speculation.started {text_chars}``, ``speculation.discarded {}``,
 ``notes.paused {reason}`` / ``notes.resumed {}`` (``notes="auto"`` on a word problem),
+``history.trimmed {stage, turns_left}`` (a prompt did not fit the context: the oldest turn
+was dropped and the call runs again),
 ``response.created {mode, answer_mode, speculative}``, ``response.output_text.delta {delta}``,
 ``response.done {text, timings, usage, calls, speculative, answer_mode}``,
 ``error {code, message}``.

@@ -44,9 +44,15 @@ class OutputStage:
             await self._finish_typing_phase()
             wait_s = self.clock() - t_wait
             mode = self._answer_mode(prompt)
-            messages = self._answer_messages(prompt, final=True)
-            spec = self._take_speculation(messages)
-            text, record = await self._answer(messages, spec, mode)
+            while True:
+                messages = self._answer_messages(prompt, final=True)
+                spec = self._take_speculation(messages)
+                try:
+                    text, record = await self._answer(messages, spec, mode)
+                    break
+                except BackendError as err:
+                    if err.code != "context_overflow" or not self._trim_history("output"):
+                        raise
         except BaseException:
             if self.segmenter is turn:
                 self._restore_after_failed_commit(prompt)
@@ -189,7 +195,8 @@ class OutputStage:
                 raise SessionError("cancelled", "the answer was cancelled") from None
             raise
         except BackendError as err:
-            self._emit("error", code=err.code, message=err.message, stage="output")
+            if err.code != "context_overflow" or not self._turns:  # else: trimmed, retried
+                self._emit("error", code=err.code, message=err.message, stage="output")
             raise
         finally:
             self._answer_task = None

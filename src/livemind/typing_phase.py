@@ -10,6 +10,7 @@ the contract.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 # An action is one short paragraph; whatever a model rambles after a blank line is dropped.
 INFERENCE_STOP = ("\n\n",)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -69,6 +73,7 @@ class TypingPhase:
     speculation_timer: bool
     _cached_text: str  # a prefix of the text the model has already read
     _failed_upto: int
+    _turns: list[list[Message]]
     _call: _Call | None
     _held_for: str | None
     _committing: bool
@@ -130,10 +135,33 @@ class TypingPhase:
                 self._call = _Call(call_id, job.kind, job.start, job.segments, task, text)
                 await asyncio.wait({task})
                 self._call = None
-                if task.cancelled() and job.kind == "inference":
-                    self._emit("inference.cancelled", call_id=call_id)
+                if task.cancelled():
+                    if job.kind == "inference":
+                        self._emit("inference.cancelled", call_id=call_id)
+                elif (exc := task.exception()) is not None:
+                    self._job_failed(job, exc)
             self._idle.set()
             self._maybe_speculate()
+
+    def _trim_history(self, stage: str) -> bool:
+        """Drop the oldest turn after a prompt did not fit the context (the caller tries
+        again); False when there is no history left to drop."""
+        if not self._turns:
+            return False
+        self._turns.pop(0)
+        self._emit("history.trimmed", stage=stage, turns_left=len(self._turns))
+        return True
+
+    def _job_failed(self, job: _Job, exc: BaseException) -> None:
+        """A call raised something unexpected (a bug, or a backend breaking its contract):
+        report it once and do not retry that job for this text, as after a BackendError."""
+        log.error("session %s: %s call failed", self.session_id, job.kind, exc_info=exc)
+        if job.kind == "inference":
+            self._failed_upto = job.start + len(job.segments)
+        else:
+            self._cached_text = self.text[: job.cut]
+        message = f"{type(exc).__name__}: {exc}"
+        self._emit("error", code="internal_error", message=message, stage=job.kind)
 
     async def _inference_call(self, call_id: int, start: int, segments: tuple[str, ...]) -> None:
         cfg = self.config
@@ -169,6 +197,8 @@ class TypingPhase:
                 self.backend, request, record, clock=self.clock, on_delta=on_delta
             )
         except BackendError as err:
+            if err.code == "context_overflow" and self._trim_history("inference"):
+                return  # the worker runs the call again, with less history
             self._failed_upto = start + len(segments)
             self._emit("error", code=err.code, message=err.message, stage="inference")
             return

@@ -166,3 +166,34 @@ def error_from_json(
     if kind and kind not in prefix:
         prefix += f" [{kind}]"
     return BackendError("server_error", f"{prefix}: {message}")
+
+
+def choice_parts(chunk: Mapping[str, Any], key: str = "delta") -> tuple[str, str | None]:
+    """(text, finish_reason) of a response chunk's ``choices`` (``key``: ``delta`` when
+    streaming, ``message`` for a whole reply). ValueError when a present ``choices``,
+    choice, ``key`` object, content or finish reason has the wrong type; absent ones mean
+    nothing (usage-only chunks have ``choices: []``)."""
+    choices = chunk.get("choices")
+    if choices is None:
+        return "", None
+    if not isinstance(choices, list):
+        raise ValueError(f"'choices' is a {type(choices).__name__}, not a list")
+    texts: list[str] = []
+    finish: str | None = None
+    for choice in choices:
+        if not isinstance(choice, dict):
+            raise ValueError(f"a choice is {choice!r}, not an object")
+        reason = choice.get("finish_reason")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError(f"finish_reason is {reason!r}, not a string")
+        finish = reason or finish
+        part = choice.get(key)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise ValueError(f"{key!r} is {part!r}, not an object")
+        content = part.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ValueError(f"content is {content!r}, not a string")
+        texts.append(content or "")
+    return "".join(texts), finish

@@ -19,13 +19,15 @@ class BackendError(RuntimeError):
     """A backend could not serve a request.
 
     ``code`` is a short machine-readable reason: ``unreachable``, ``context_overflow``,
-    ``bad_request``, ``server_error``, ``model_missing``.
+    ``bad_request``, ``rate_limited`` (``retry_after_s``: what the server asked for, if
+    it said), ``timeout``, ``server_error``, ``model_missing``.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(slots=True)

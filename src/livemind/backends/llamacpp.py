@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import tempfile
 import threading
 import urllib.request
@@ -44,7 +45,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ._usage import error_from_json, parse_usage
+from ._usage import choice_parts, error_from_json, parse_usage
 from .affinity import SlotMap, hold_slot
 from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
 
@@ -62,10 +63,19 @@ def _is_error_chunk(chunk: Any) -> bool:
     return "choices" not in chunk and "message" in chunk and ("code" in chunk or "type" in chunk)
 
 
-def _slot_context(root_url: str) -> int | None:
+def _engine_request(url: str, api_key: str, method: str = "GET") -> urllib.request.Request:
+    """A request to the engine's own HTTP server, with its key."""
+    return urllib.request.Request(
+        url, method=method, headers={"Authorization": f"Bearer {api_key}"}
+    )
+
+
+def _slot_context(root_url: str, api_key: str) -> int | None:
     """Tokens per slot as the engine sees them (``GET /slots`` on its own HTTP server)."""
     try:
-        with urllib.request.urlopen(root_url + "/slots", timeout=5) as resp:
+        with urllib.request.urlopen(
+            _engine_request(root_url + "/slots", api_key), timeout=5
+        ) as resp:
             slots = json.loads(resp.read())
         n_ctx = slots[0]["n_ctx"]
     except Exception:
@@ -189,6 +199,10 @@ class LlamaCppBackend(Backend):
         params.slot_save_path = self._slot_dir.name
         # 0 = silent, 1 = errors, 2 = + warnings, 3 = + info (llama.cpp's default)
         params.verbosity = 3 if verbose else 0
+        # the engine's own HTTP port is reachable by every local user: without this key
+        # they could bypass the server's token and limits, or erase its slots
+        self.api_key = secrets.token_urlsafe(32)
+        params.api_keys = [self.api_key]
         try:
             self._server: Any = xllamacpp.Server(params)
         except Exception as exc:  # xllamacpp only says "Failed to init server"
@@ -204,7 +218,7 @@ class LlamaCppBackend(Backend):
         root = self._server.listening_address.rstrip("/")
         self._base_url = root + "/v1"
         # llama.cpp pads n_ctx and caps it at the model's training context: ask the engine
-        slot_ctx = _slot_context(root) or n_ctx // n_parallel
+        slot_ctx = _slot_context(root, self.api_key) or n_ctx // n_parallel
         self.context_size = slot_ctx
         self.n_ctx = slot_ctx * n_parallel  # effective total, may differ from the request
         self.capabilities = Capabilities(prewarm=True, cached_tokens=True, slots=n_parallel)
@@ -221,7 +235,8 @@ class LlamaCppBackend(Backend):
 
     @property
     def base_url(self) -> str:
-        """The engine's own OpenAI-compatible HTTP server, e.g. ``http://127.0.0.1:PORT/v1``."""
+        """The engine's own OpenAI-compatible HTTP server, e.g. ``http://127.0.0.1:PORT/v1``;
+        it wants ``Authorization: Bearer`` :attr:`api_key` (random per engine)."""
         return self._base_url
 
     @property
@@ -257,6 +272,8 @@ class LlamaCppBackend(Backend):
 
     def _worker(self, body: dict[str, Any], call: _Call) -> None:
         try:
+            if call.cancelled.is_set():  # cancelled while queued: the engine never sees it
+                return
             self._server.handle_chat_completions(body, call.on_chunk)
         except ValueError as exc:  # llama.cpp's invalid_argument: malformed request
             call.push(BackendError("bad_request", f"llama.cpp rejected the request: {exc}"))
@@ -298,12 +315,13 @@ class LlamaCppBackend(Backend):
                     raise item
                 if _is_error_chunk(item):
                     raise self._map_error(item)
-                for choice in item.get("choices") or ():
-                    if choice.get("finish_reason"):
-                        finish_reason = choice["finish_reason"]
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield Delta(text=text)
+                try:
+                    text, reason = choice_parts(item)
+                except ValueError as exc:
+                    raise BackendError("server_error", f"malformed engine chunk ({exc})") from None
+                finish_reason = reason or finish_reason
+                if text:
+                    yield Delta(text=text)
                 parsed = parse_usage(item)
                 if parsed is not None:
                     usage = parsed
@@ -312,11 +330,14 @@ class LlamaCppBackend(Backend):
             usage.finish_reason = finish_reason or usage.finish_reason
             yield Delta(usage=usage)
         finally:
-            # stop the engine if we leave early (consumer closed / task cancelled / error)
+            # stop the engine if we leave early (consumer closed / task cancelled / error);
+            # a call still queued for a worker is dropped (its _on_done ends it)
             call.cancelled.set()
+            if call.future is not None:
+                call.future.cancel()
 
     def _on_done(self, future: Future[None], call: _Call) -> None:
-        if future.cancelled():  # close() dropped it before a worker picked it up
+        if future.cancelled():  # dropped (close(), or its caller left) before a worker ran it
             self._forget(call)
             call.push(BackendError("server_error", "llama.cpp backend was closed"))
             call.push(_END)
@@ -360,7 +381,7 @@ class LlamaCppBackend(Backend):
         root = self._base_url.removesuffix("/v1")
 
         def erase(slot: int) -> None:
-            req = urllib.request.Request(f"{root}/slots/{slot}?action=erase", method="POST")
+            req = _engine_request(f"{root}/slots/{slot}?action=erase", self.api_key, "POST")
             with urllib.request.urlopen(req, timeout=30) as resp:
                 resp.read()
 

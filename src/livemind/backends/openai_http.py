@@ -31,13 +31,14 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from ._llama_probe import probe_llama
-from ._usage import error_from_json, parse_usage
+from ._usage import choice_parts, error_from_json, parse_usage
 from .affinity import SlotMap, hold_slot
 from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
 
@@ -57,6 +58,26 @@ def split_base_url(base_url: str) -> tuple[str, str]:
     return url + "/v1", url
 
 
+MAX_RETRY_WAIT_S = 10.0
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` in seconds (the HTTP-date form is not used by model servers)."""
+    try:
+        wait = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return wait if wait is not None and wait >= 0 else None
+
+
+def _retry_wait(err: BackendError) -> float | None:
+    """Seconds to wait before the one retry of a rate-limited call, or None: no retry."""
+    if err.code != "rate_limited":
+        return None
+    wait = 1.0 if err.retry_after_s is None else err.retry_after_s
+    return wait if wait <= MAX_RETRY_WAIT_S else None
+
+
 class OpenAIBackend(Backend):
     """A chat model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
@@ -70,7 +91,11 @@ class OpenAIBackend(Backend):
       carry ``"id_slot"`` from :attr:`slot_map` (see :mod:`livemind.backends.affinity`);
       an ``id_slot`` in ``extra_body`` or ``Request.extra`` wins. ``False`` turns it off.
     - ``api_key``: sent as ``Authorization: Bearer <key>``.
-    - ``timeout``: seconds for connecting and between two reads of the stream.
+    - ``timeout``: seconds for connecting and between two reads of the stream;
+      ``deadline``: seconds one whole call may take (``timeout`` error after it).
+    - HTTP 429 is ``rate_limited``; a call that has not streamed anything yet is tried
+      once more after the server's ``Retry-After`` when that is at most
+      :data:`MAX_RETRY_WAIT_S` (1 s when it names none).
     """
 
     name = "openai"
@@ -86,6 +111,7 @@ class OpenAIBackend(Backend):
         prewarm_mode: str = "auto",
         slot_affinity: bool = True,
         timeout: float = 120.0,
+        deadline: float = 600.0,
         name: str | None = None,
     ) -> None:
         if prewarm_mode not in PREWARM_MODES:
@@ -101,6 +127,7 @@ class OpenAIBackend(Backend):
         self.affinity_header = affinity_header
         self.prewarm_mode = prewarm_mode
         self.timeout = timeout
+        self.deadline = deadline
         # "auto" is settled by probe(); until then the mode stays "auto"
         self._mode = prewarm_mode
         self._cached_seen = False
@@ -227,12 +254,17 @@ class OpenAIBackend(Backend):
         usage: Usage | None = None
         done = False
         try:
-            async with client.stream(
-                "POST", url, json=body, headers=self._headers(session_key)
-            ) as resp:
+            content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BackendError(
+                "bad_request", "the prompt is not valid Unicode (it holds a lone surrogate)"
+            ) from None
+        headers = {**self._headers(session_key), "Content-Type": "application/json"}
+        try:
+            async with client.stream("POST", url, content=content, headers=headers) as resp:
                 if resp.status_code >= 400:
                     raw = await resp.aread()
-                    raise self._http_error(resp.status_code, raw)
+                    raise self._http_error(resp.status_code, raw, resp.headers)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
                     # a server that ignored "stream": one JSON response
@@ -240,7 +272,12 @@ class OpenAIBackend(Backend):
                     for delta in self._from_json_response(raw):
                         yield delta
                     return
+                started = time.monotonic()
                 async for line in resp.aiter_lines():
+                    if time.monotonic() - started > self.deadline:
+                        raise BackendError(
+                            "timeout", f"{url} took longer than the {self.deadline:g} s deadline"
+                        )
                     if not line or line.startswith(":"):
                         continue
                     field, _, value = line.partition(":")
@@ -262,12 +299,10 @@ class OpenAIBackend(Backend):
                         continue
                     if "error" in chunk:
                         raise error_from_json(chunk, where=self.api_url)
-                    for choice in chunk.get("choices") or ():
-                        if choice.get("finish_reason"):
-                            finish_reason = choice["finish_reason"]
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            yield Delta(text=text)
+                    text, reason = self._choices(chunk, "delta")
+                    finish_reason = reason or finish_reason
+                    if text:
+                        yield Delta(text=text)
                     parsed = parse_usage(chunk)
                     if parsed is not None:
                         usage = parsed
@@ -304,16 +339,29 @@ class OpenAIBackend(Backend):
             ) from exc
         if isinstance(data, dict) and "error" in data:
             raise error_from_json(data, where=self.api_url)
-        choices = (data.get("choices") if isinstance(data, dict) else None) or [{}]
-        choice = choices[0]
-        text = (choice.get("message") or {}).get("content") or ""
-        usage = parse_usage(data) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise BackendError("server_error", f"{self.api_url} sent {raw[:200]!r}, no object")
+        text, reason = self._choices(data, "message")
         out = [Delta(text=text)] if text else []
-        out.append(Delta(usage=self._finish(usage, choice.get("finish_reason"))))
+        out.append(Delta(usage=self._finish(parse_usage(data), reason)))
         return out
 
-    def _http_error(self, status: int, raw: bytes) -> BackendError:
+    def _choices(self, chunk: dict[str, Any], key: str) -> tuple[str, str | None]:
+        try:
+            return choice_parts(chunk, key)
+        except ValueError as exc:
+            raise BackendError(
+                "server_error", f"{self.api_url} sent a malformed reply ({exc})"
+            ) from None
+
+    def _http_error(self, status: int, raw: bytes, headers: Any = None) -> BackendError:
         text = raw.decode("utf-8", "replace").strip()
+        if status == 429:
+            wait = _seconds((headers or {}).get("retry-after"))
+            told = f"; it asks to retry after {wait:g} s" if wait is not None else ""
+            return BackendError(
+                "rate_limited", f"{self.api_url} is busy (HTTP 429{told}): {text[:200]}", wait
+            )
         try:
             body: Any = json.loads(text)
         except ValueError:
@@ -331,10 +379,20 @@ class OpenAIBackend(Backend):
         await self._resolve_model()
         body = self._body(request)
         with hold_slot(self._slot_map_in_use(), request.session_key, body):
-            gen = self._stream_body(body, request.session_key)
-            async with contextlib.aclosing(gen) as deltas:
-                async for delta in deltas:
-                    yield delta
+            for attempt in range(2):
+                streamed = False
+                try:
+                    gen = self._stream_body(body, request.session_key)
+                    async with contextlib.aclosing(gen) as deltas:
+                        async for delta in deltas:
+                            streamed = True
+                            yield delta
+                    return
+                except BackendError as err:
+                    wait = None if streamed or attempt else _retry_wait(err)
+                    if wait is None:
+                        raise
+                    await asyncio.sleep(wait)
 
     def _slot_map_in_use(self) -> SlotMap | None:
         return self.slot_map if self.slot_affinity else None

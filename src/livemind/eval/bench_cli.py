@@ -71,7 +71,7 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
     from tqdm import tqdm
 
     from livemind.eval.datasets import load_dataset
-    from livemind.eval.runner import BenchOptions, done_keys, run_bench
+    from livemind.eval.runner import BenchOptions, done_keys, drop_torn_tail, run_bench
 
     configs = parse_configs(args.configs)
     questions = load_dataset(
@@ -82,6 +82,9 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
         min_sentences=args.min_sentences,
     )
     out = Path(args.out)
+    torn = drop_torn_tail(out)
+    if torn is not None:
+        print(f"{out}:{torn}: dropped a half-written last record (a run was killed)")
     todo = len(questions) * len(configs) - len(
         done_keys(out, args.think_s) & {(c.name, q.qid) for c in configs for q in questions}
     )

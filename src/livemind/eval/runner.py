@@ -26,7 +26,7 @@ from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.notes_check import check_notes
 from livemind.eval.typing import Typist, type_and_commit
-from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_root, unseen_tokens
+from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
 from livemind.session import LiveSession, SessionError
 
 _CALIBRATION_TEXT = " ".join(
@@ -69,6 +69,27 @@ async def measure_rates(backend: Backend) -> Rates:
     return Rates(evaluated / max(ttft, 1e-6), max(record.completion_tokens - 1, 1) / decode_time)
 
 
+def drop_torn_tail(path: Path) -> int | None:
+    """Cut a last line that a killed run left half-written (no newline, not JSON) off
+    ``path``, so that resuming appends whole records; returns its line number, or None
+    when there was nothing to cut."""
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return None
+    start = data.rfind(b"\n") + 1
+    try:
+        json.loads(data[start:])
+    except ValueError:
+        with path.open("r+b") as f:
+            f.truncate(start)
+        return data.count(b"\n") + 1
+    with path.open("ab") as f:  # a whole record; only its newline was missing
+        f.write(b"\n")
+    return None
+
+
 def done_keys(path: Path, think_s: float | None = None) -> set[tuple[str, str]]:
     """(config, qid) pairs already recorded in ``path`` (a missing file: none).
 
@@ -78,10 +99,16 @@ def done_keys(path: Path, think_s: float | None = None) -> set[tuple[str, str]]:
     if not path.exists():
         return set()
     keys = set()
-    for line in path.read_text().splitlines():
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
         if line.strip():
-            rec = json.loads(line)
-            keys.add((rec["config"], rec["qid"]))
+            try:
+                rec = json.loads(line)
+                keys.add((rec["config"], rec["qid"]))
+            except (ValueError, TypeError, KeyError):
+                raise ValueError(
+                    f"{path}:{lineno}: not a benchmark record (a JSON object with 'config' "
+                    "and 'qid'); fix or delete that line to resume"
+                ) from None
             had = rec.get("think_s", 0.0)
             if think_s is not None and abs(had - think_s) > 1e-9:
                 raise ValueError(
@@ -190,10 +217,10 @@ async def run_one(
 async def _unseen(log: RecordingBackend) -> int | None:
     """Tokens of the answer prompt no earlier call of this run had sent (None: the
     backend cannot tokenize, or the answer call is missing)."""
-    root = llama_root(log)
-    if root is None or not log.sent:
+    server = llama_server(log)
+    if server is None or not log.sent:
         return None
-    tokenizer = ChatTokenizer(root)
+    tokenizer = ChatTokenizer(*server)
     try:
         return await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
     except Exception:  # noqa: BLE001 - accounting must never fail a benchmark record

@@ -55,25 +55,26 @@ class RecordingBackend(Backend):
         await self.inner.reset_cache()
 
 
-def llama_root(backend: Backend) -> str | None:
-    """The root URL of a llama.cpp server behind ``backend``, if there is one."""
+def llama_server(backend: Backend) -> tuple[str, str | None] | None:
+    """(root URL, API key) of a llama.cpp server behind ``backend``, if there is one."""
     from livemind.backends.llamacpp import LlamaCppBackend
     from livemind.backends.openai_http import OpenAIBackend
 
     inner = backend.inner if isinstance(backend, RecordingBackend) else backend
     if isinstance(inner, LlamaCppBackend):
-        return inner.base_url.removesuffix("/v1")
+        return inner.base_url.removesuffix("/v1"), inner.api_key
     if isinstance(inner, OpenAIBackend) and inner.resolved_prewarm_mode == "llama":
-        return inner.root_url
+        return inner.root_url, inner.api_key
     return None
 
 
 class ChatTokenizer:
     """Token ids of chat prompts, from a llama.cpp server's own template and tokenizer."""
 
-    def __init__(self, root_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, root_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
         self.root_url = root_url.rstrip("/")
-        self._client = httpx.AsyncClient(timeout=timeout)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        self._client = httpx.AsyncClient(timeout=timeout, headers=headers)
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         resp = await self._client.post(self.root_url + path, json=body)

@@ -12,7 +12,8 @@ Routes:
 - ``GET /health``, ``GET /metrics`` (Prometheus text).
 
 With a token set, every ``/v1`` route and ``/metrics`` need ``Authorization: Bearer
-TOKEN`` (or ``?token=TOKEN``, for browsers' WebSocket and EventSource).
+TOKEN`` (or ``?token=TOKEN``, for browsers' WebSocket and EventSource). Every request
+first passes the Host/Origin guard of :mod:`livemind.server.guard`.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
+from livemind.server.guard import SiteGuard, SitePolicy
+from livemind.server.http_io import BodyTooLarge, HeldStreamingResponse, read_body
 from livemind.server.hub import CLOSE, HubError, Limits, LiveConnection, SessionHub
 from livemind.server.metrics import MeteredBackend, Metrics
 from livemind.server.openai_compat import chat_completions
-from livemind.server.protocol import ProtocolError, event_from_dict, parse_event
+from livemind.server.protocol import ProtocolError, decode_json, event_from_dict, parse_event
 
 STATIC = files("livemind.server") / "static"
 
@@ -46,8 +49,10 @@ def create_app(
     defaults: SessionConfig | None = None,
     limits: Limits | None = None,
     token: str | None = None,
+    site: SitePolicy | None = None,
 ) -> FastAPI:
-    """The app serving ``backend`` (and ``output_backend`` for collaborative mode).
+    """The app serving ``backend`` (and ``output_backend`` for collaborative mode), behind
+    the Host/Origin guard ``site`` (default: loopback names and the server's own origin).
     The caller owns the backends and closes them after the app stops."""
     metrics = Metrics()
     hub = SessionHub(
@@ -97,7 +102,8 @@ def create_app(
     async def get_metrics(request: Request) -> Any:
         if not authorized(request.headers, request.query_params):
             return denied()
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        text = metrics.render(loop_tasks=len(asyncio.all_tasks()))
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:
@@ -107,7 +113,7 @@ def create_app(
             await _ws_refuse(ws, "unauthorized", "missing or wrong bearer token", 1008)
             return
         try:
-            conn = hub.open()
+            conn = hub.open(_peer(ws))
         except HubError as exc:
             await _ws_refuse(ws, exc.code, exc.message, 1013)
             return
@@ -118,9 +124,9 @@ def create_app(
         if not authorized(request.headers, request.query_params):
             return denied()
         try:
-            conn = hub.open()
+            conn = hub.open(_peer(request), attached=False)
         except HubError as exc:
-            return _error(503, exc.code, exc.message)
+            return _error(503, exc.code, exc.message, {"Retry-After": "1"})
         return {"session_id": conn.session_id, **hub.models()}
 
     @app.get("/v1/sessions/{session_id}/events")
@@ -133,8 +139,9 @@ def create_app(
         if conn.reader_attached:
             return _error(409, "stream_taken", "this session's event stream is already open")
         conn.reader_attached = True
-        return StreamingResponse(
-            _sse(conn, hub),
+        return HeldStreamingResponse(
+            _sse(conn),
+            lambda: hub.close_later(conn),  # the session ends when the client drops the stream
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -146,19 +153,18 @@ def create_app(
         conn = hub.connections.get(session_id)
         if conn is None:
             return _error(404, "unknown_session", f"no session {session_id!r}")
-        body = await request.body()
-        if len(body) > hub.limits.max_message_bytes:
-            return _error(413, "message_too_large", f"limit {hub.limits.max_message_bytes} bytes")
         try:
-            data = json.loads(body)
+            body = await read_body(request, hub.limits.max_message_bytes)
+        except BodyTooLarge as exc:
+            metrics.error("message_too_large")
+            return _error(413, "message_too_large", str(exc))
+        try:
+            data = decode_json(body)
             items = data if isinstance(data, list) else [data]
             events = [event_from_dict(d, max_text=hub.limits.max_text_chars) for d in items]
         except ProtocolError as exc:
             metrics.error(exc.code)
             return _error(400, exc.code, exc.message)
-        except ValueError as exc:
-            metrics.error("invalid_json")
-            return _error(400, "invalid_json", f"not valid JSON: {exc}")
         for event in events:
             await conn.handle(event)
         return JSONResponse({"accepted": len(events)}, status_code=202)
@@ -177,13 +183,22 @@ def create_app(
     async def completions(request: Request) -> Any:
         if not authorized(request.headers, request.query_params):
             return denied()
-        return await chat_completions(hub.backend, request, hub.limits.max_message_bytes)
+        return await chat_completions(hub, request)
 
+    app.add_middleware(SiteGuard, policy=site or SitePolicy(), on_refuse=metrics.error)
     return app
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _peer(connection: Request | WebSocket) -> str:
+    """The client's address (the unit of the per-client quota)."""
+    return connection.client.host if connection.client else ""
 
 
 async def _ws_refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
@@ -231,10 +246,7 @@ async def _serve_ws(ws: WebSocket, conn: LiveConnection, hub: SessionHub) -> Non
         hub.close_later(conn)
 
 
-async def _sse(conn: LiveConnection, hub: SessionHub) -> AsyncIterator[bytes]:
-    """The session's events as SSE; the session ends when the client drops the stream."""
-    try:
-        while (event := await conn.outbox.get()) is not CLOSE:
-            yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-    finally:
-        hub.close_later(conn)
+async def _sse(conn: LiveConnection) -> AsyncIterator[bytes]:
+    """The session's events as SSE, until the hub closes the session."""
+    while (event := await conn.outbox.get()) is not CLOSE:
+        yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()

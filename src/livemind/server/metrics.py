@@ -8,6 +8,7 @@ tokens the engine evaluated vs took from its cache, from the engine's own usage 
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -62,10 +63,17 @@ class Metrics:
         if ttft_s is not None:
             self.answer_ttft.observe(ttft_s)
 
-    def render(self) -> str:
-        """The Prometheus text exposition of every metric."""
+    def render(self, loop_tasks: int | None = None) -> str:
+        """The Prometheus text exposition of every metric; ``loop_tasks``: the event
+        loop's live tasks, and the process's resident memory when /proc tells it."""
         p = "livemind_"
-        lines = [
+        lines = []
+        if loop_tasks is not None:
+            lines += [f"# TYPE {p}event_loop_tasks gauge", f"{p}event_loop_tasks {loop_tasks}"]
+        rss = resident_bytes()
+        if rss is not None:
+            lines += [f"# TYPE {p}process_resident_bytes gauge", f"{p}process_resident_bytes {rss}"]
+        lines += [
             f"# TYPE {p}sessions_active gauge",
             f"{p}sessions_active {self.sessions_active}",
             f"# TYPE {p}sessions_total counter",
@@ -88,6 +96,16 @@ class Metrics:
         lines += [f"# TYPE {p}answer_ttft_seconds histogram"]
         lines += self.answer_ttft.lines(f"{p}answer_ttft_seconds")
         return "\n".join(lines) + "\n"
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux /proc), or None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 class MeteredBackend(Backend):

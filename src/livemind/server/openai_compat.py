@@ -5,6 +5,7 @@ clients can point at livemind. No simultaneous inference here: the prompt is com
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -12,13 +13,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from livemind.backends.base import Backend, BackendError, Usage
 from livemind.backends.base import Request as ChatRequest
+from livemind.server.http_io import BodyTooLarge, HeldStreamingResponse, read_body
+from livemind.server.hub import HubError, SessionHub
+from livemind.server.protocol import is_valid_unicode
 
 ROLES = ("system", "user", "assistant")
 MAX_TOKENS = 4096
+MAX_STOP = 8  # stop strings per request (OpenAI takes 4)
+MAX_STOP_CHARS = 256
+DISCONNECT_POLL_S = 0.25
 
 
 class _BadRequest(ValueError):
@@ -39,7 +46,11 @@ def _parse(body: Any) -> tuple[ChatRequest, bool]:
             raise _BadRequest(
                 "each message needs a role (system/user/assistant) and string content"
             )
+        if not is_valid_unicode(m["content"]):
+            raise _BadRequest("message content is not valid Unicode (a lone surrogate)")
         clean.append({"role": m["role"], "content": m["content"]})
+    if body.get("n", 1) != 1:
+        raise _BadRequest("n must be 1: this server returns one choice per request")
     max_tokens = body.get("max_tokens", body.get("max_completion_tokens", 512))
     if (
         not isinstance(max_tokens, int)
@@ -59,6 +70,12 @@ def _parse(body: Any) -> tuple[ChatRequest, bool]:
         stop = [stop]
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
         raise _BadRequest("stop must be a string or a list of strings")
+    if len(stop) > MAX_STOP or any(not 0 < len(s) <= MAX_STOP_CHARS for s in stop):
+        raise _BadRequest(
+            f"stop takes at most {MAX_STOP} strings of 1..{MAX_STOP_CHARS} characters"
+        )
+    if not all(is_valid_unicode(s) for s in stop):
+        raise _BadRequest("stop strings must be valid Unicode")
     request = ChatRequest(clean, max_tokens=max_tokens, temperature=float(temperature), stop=stop)
     return request, bool(body.get("stream", False))
 
@@ -75,26 +92,53 @@ def _usage(usage: Usage | None) -> dict[str, Any]:
     return out
 
 
-async def chat_completions(backend: Backend, request: Request, max_bytes: int) -> Any:
-    """Answer one OpenAI chat completion request (see the module docstring)."""
-    raw = await request.body()
-    if len(raw) > max_bytes:
-        return _error(413, "message_too_large", f"limit {max_bytes} bytes")
+async def chat_completions(hub: SessionHub, request: Request) -> Any:
+    """Answer one OpenAI chat completion request (see the module docstring); each request
+    holds one of the hub's ``max_sessions`` places while it runs."""
+    backend = hub.backend
+    try:
+        raw = await read_body(request, hub.limits.max_message_bytes)
+    except BodyTooLarge as exc:
+        return _error(413, "message_too_large", str(exc))
     try:
         chat, stream = _parse(json.loads(raw))
+    except RecursionError:
+        return _error(400, "invalid_request_error", "the JSON is nested too deeply")
     except (ValueError, _BadRequest) as exc:
         return _error(400, "invalid_request_error", str(exc))
     cid = f"chatcmpl-{uuid.uuid4().hex[:20]}"
     created = int(time.time())
     head = {"id": cid, "created": created, "model": backend.model}
-    if stream:
-        return StreamingResponse(_chunks(backend, chat, head), media_type="text/event-stream")
-    parts: list[str] = []
-    usage: Usage | None = None
     try:
-        async for delta in backend.stream(chat):
-            parts.append(delta.text)
-            usage = delta.usage or usage
+        release = hub.reserve_completion(request.client.host if request.client else "")
+    except HubError as exc:
+        return _error(503, exc.code, exc.message, headers={"Retry-After": "1"})
+    if stream:
+        return HeldStreamingResponse(
+            _chunks(backend, chat, head), release, media_type="text/event-stream"
+        )
+    try:
+        return await _complete(backend, chat, head, request)
+    finally:
+        release()
+
+
+async def _complete(
+    backend: Backend, chat: ChatRequest, head: dict[str, Any], request: Request
+) -> Any:
+    """The whole answer as one object; the call is cancelled if the client leaves."""
+    collect = asyncio.ensure_future(_collect(backend, chat))
+    watch = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait((collect, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (collect, watch):
+            task.cancel()  # a no-op on the one that finished
+        await asyncio.gather(collect, watch, return_exceptions=True)
+    if collect.cancelled():  # the client left: its call was cancelled, nobody to answer
+        return _error(499, "client_closed_request", "the client disconnected")
+    try:
+        parts, usage = collect.result()
     except BackendError as exc:
         return _error(502, exc.code, exc.message)
     return {
@@ -109,6 +153,20 @@ async def chat_completions(backend: Backend, request: Request, max_bytes: int) -
         ],
         "usage": _usage(usage),
     }
+
+
+async def _collect(backend: Backend, chat: ChatRequest) -> tuple[list[str], Usage | None]:
+    parts: list[str] = []
+    usage: Usage | None = None
+    async for delta in backend.stream(chat):
+        parts.append(delta.text)
+        usage = delta.usage or usage
+    return parts, usage
+
+
+async def _until_disconnected(request: Request) -> None:
+    while not await request.is_disconnected():
+        await asyncio.sleep(DISCONNECT_POLL_S)
 
 
 async def _chunks(
@@ -135,6 +193,8 @@ async def _chunks(
     yield b"data: [DONE]\n\n"
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "type": "invalid_request_error"}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -58,6 +58,9 @@ SETTINGS: dict[str, tuple[type, tuple[Any, ...] | None]] = {
 }
 _INT_MIN = {"reason_budget": 0}  # 0: unbounded; every other int setting starts at 1
 MAX_ANSWER_TOKENS = 4096
+# the segmenter's window grows with min_len (16 x): a larger one would let one client's
+# every keystroke cost seconds of the server's CPU
+_INT_MAX = {"min_len": 64}
 
 
 class ProtocolError(ValueError):
@@ -85,11 +88,17 @@ def parse_event(raw: str | bytes, *, max_bytes: int, max_text: int) -> ClientEve
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > max_bytes:
         raise ProtocolError("message_too_large", f"message of {size} bytes; limit {max_bytes}")
+    return event_from_dict(decode_json(raw), max_text=max_text)
+
+
+def decode_json(raw: str | bytes) -> Any:
+    """``json.loads``, with every failure (nesting too deep included) a ProtocolError."""
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
+    except RecursionError:
+        raise ProtocolError("invalid_json", "the JSON is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("invalid_json", f"not valid JSON: {exc}") from None
-    return event_from_dict(data, max_text=max_text)
 
 
 def event_from_dict(data: Any, *, max_text: int) -> ClientEvent:
@@ -119,10 +128,22 @@ def event_from_dict(data: Any, *, max_text: int) -> ClientEvent:
     return ClientEvent(kind)
 
 
+def is_valid_unicode(text: str) -> bool:
+    """False for strings no UTF-8 encoder takes (lone surrogates such as ``"\\ud800"``,
+    which JSON escapes can produce)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(data: dict[str, Any], key: str, max_text: int) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise ProtocolError("invalid_event", f"{data['type']} needs a string {key!r}")
+    if not is_valid_unicode(value):
+        raise ProtocolError("invalid_text", f"{key} is not valid Unicode (a lone surrogate)")
     if len(value) > max_text:
         raise ProtocolError(
             "text_too_long", f"{key} has {len(value)} characters; the limit is {max_text}"
@@ -146,9 +167,9 @@ def _settings(value: Any) -> dict[str, Any]:
             raise ProtocolError(
                 "invalid_setting", f"{key} must be one of {', '.join(map(str, allowed))}"
             )
-        low = _INT_MIN.get(key, 1)
-        if kind is int and not low <= item <= MAX_ANSWER_TOKENS:
-            raise ProtocolError("invalid_setting", f"{key} must be {low}..{MAX_ANSWER_TOKENS}")
+        low, high = _INT_MIN.get(key, 1), _INT_MAX.get(key, MAX_ANSWER_TOKENS)
+        if kind is int and not low <= item <= high:
+            raise ProtocolError("invalid_setting", f"{key} must be {low}..{high}")
         out[key] = item
     return out
 

@@ -1,0 +1,206 @@
+"""Soak test: typists that type, edit, paste, cancel and walk away, for a long time.
+
+N typists (8) work against `livemind serve` over the live WebSocket for `--minutes` (30).
+Each one types a question key by key, and at random: goes back to fix a word, pastes the
+rest at once, presses Enter and then cancels, or drops the connection mid-question (and
+reconnects). Every Enter must end in `response.done`, `response.cancelled` or an `error`
+event; one that ends otherwise (the server closed the connection, or nothing came within
+the timeout) counts as lost. Reports, per 5-minute window: answers, p95 latency (Enter to
+complete answer), errors by code; and the server's resident memory and event-loop tasks at
+the start and at the end (from /metrics, with no client connected).
+
+    .venv/bin/python benchmarks/soak.py --typists 8 --minutes 30 --json benchmarks/soak.json
+
+Without --url it starts `livemind serve --model smollm2-135m` on a free loopback port and
+stops it afterwards. Loopback only; it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+
+import websockets
+from server_load import QUESTIONS, quantile, start_server
+
+WINDOW_S = 300.0
+ANSWER_TIMEOUT_S = 300.0
+
+
+@dataclass
+class Log:
+    """What every typist saw, stamped with seconds since the start."""
+
+    answers: list[tuple[float, float]] = field(default_factory=list)  # (t, latency)
+    errors: list[tuple[float, str]] = field(default_factory=list)
+    commits: int = 0
+    cancelled: int = 0
+    lost: int = 0
+    disconnects: int = 0
+
+
+async def one_connection(url: str, rng: random.Random, log: Log, t0: float, until: float) -> None:
+    """Questions on one connection until the time is up or the typist walks away."""
+    async with websockets.connect(url, max_size=2**24) as ws:
+        events: asyncio.Queue[dict] = asyncio.Queue()
+
+        async def reader() -> None:
+            async for raw in ws:
+                await events.put(json.loads(raw))
+
+        pump = asyncio.create_task(reader())
+        rev = 0
+
+        async def send_text(text: str) -> None:
+            nonlocal rev
+            rev += 1
+            await ws.send(json.dumps({"type": "input_text.set", "text": text, "rev": rev}))
+
+        try:
+            while time.monotonic() < until:
+                question = rng.choice(QUESTIONS)
+                typed = ""
+                while len(typed) < len(question):
+                    roll = rng.random()
+                    if roll < 0.002:  # walks away mid-question
+                        log.disconnects += 1
+                        return
+                    if roll < 0.01:  # pastes the rest
+                        typed = question
+                    elif roll < 0.03 and len(typed) > 8:  # deletes a few characters
+                        typed = typed[: -rng.randint(1, 6)]
+                    else:
+                        typed = question[: len(typed) + 1]
+                    await send_text(typed)
+                    await asyncio.sleep(rng.uniform(0.12, 0.35))
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+                await ws.send(json.dumps({"type": "input_text.commit"}))
+                log.commits += 1
+                enter = time.monotonic()
+                if rng.random() < 0.05:  # changes their mind right after Enter
+                    await ws.send(json.dumps({"type": "response.cancel"}))
+                await wait_for_end(events, log, enter, t0)
+        finally:
+            pump.cancel()
+
+
+async def wait_for_end(events: asyncio.Queue[dict], log: Log, enter: float, t0: float) -> None:
+    """Read events until this Enter has ended; log how."""
+    while True:
+        try:
+            event = await asyncio.wait_for(events.get(), timeout=ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            log.lost += 1
+            return
+        kind, now = event["type"], time.monotonic()
+        if kind == "response.done":
+            log.answers.append((now - t0, now - enter))
+            return
+        if kind == "response.cancelled":
+            log.cancelled += 1
+            return
+        if kind == "error":
+            log.errors.append((now - t0, event.get("code", "?")))
+            if event.get("stage") in (None, "output"):
+                return
+
+
+async def typist(url: str, seed: int, log: Log, t0: float, until: float) -> None:
+    rng = random.Random(seed)
+    while time.monotonic() < until:
+        try:
+            await one_connection(url, rng, log, t0, until)
+        except websockets.ConnectionClosed:
+            log.lost += 1  # the server closed the connection under a question
+        await asyncio.sleep(rng.uniform(0.5, 2.0))
+
+
+def server_state(http: str) -> dict[str, float]:
+    """Resident memory, loop tasks and sessions from /metrics and /health."""
+    with urllib.request.urlopen(http + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    out = {}
+    for name in ("process_resident_bytes", "event_loop_tasks", "sessions_active"):
+        found = re.search(rf"^livemind_{name} (\S+)$", text, re.M)
+        out[name] = float(found.group(1)) if found else float("nan")
+    return out
+
+
+def windows(log: Log, minutes: float) -> list[dict]:
+    rows = []
+    for k in range(max(1, int(minutes * 60 // WINDOW_S))):
+        lo, hi = k * WINDOW_S, (k + 1) * WINDOW_S
+        lat = [x for t, x in log.answers if lo <= t < hi]
+        codes = Counter(c for t, c in log.errors if lo <= t < hi)
+        rows.append(
+            {"from_min": lo / 60, "answers": len(lat), "p95_s": quantile(lat, 0.95), **codes}
+        )
+    return rows
+
+
+async def soak(url: str, http: str, args: argparse.Namespace) -> dict:
+    log = Log()
+    await asyncio.sleep(1.0)
+    start = server_state(http)
+    t0 = time.monotonic()
+    until = t0 + args.minutes * 60
+    await asyncio.gather(*(typist(url, args.seed + k, log, t0, until) for k in range(args.typists)))
+    await asyncio.sleep(5.0)  # let the server close what the typists left
+    end = server_state(http)
+    return {
+        "typists": args.typists,
+        "minutes": args.minutes,
+        "commits": log.commits,
+        "answers": len(log.answers),
+        "cancelled": log.cancelled,
+        "lost": log.lost,
+        "walked_away": log.disconnects,
+        "errors": dict(Counter(c for _, c in log.errors)),
+        "windows": windows(log, args.minutes),
+        "server_start": start,
+        "server_end": end,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--typists", type=int, default=8)
+    p.add_argument("--minutes", type=float, default=30.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
+    p.add_argument("--model", default="smollm2-135m")
+    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
+    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
+    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
+    p.add_argument("--json", default=None, help="write the result to this JSON file")
+    args = p.parse_args()
+    args.typist_counts = [args.typists]
+    if args.url and "127.0.0.1" not in args.url and "localhost" not in args.url:
+        raise SystemExit("loopback only: --url must point at 127.0.0.1")
+    proc, url = (None, args.url) if args.url else start_server(args)
+    http = url.replace("ws://", "http://").removesuffix("/v1/live")
+    try:
+        result = asyncio.run(soak(url, http, args))
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=30)
+    result["model"] = args.model
+    print(json.dumps(result, indent=1))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0 if result["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

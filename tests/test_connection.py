@@ -1,0 +1,46 @@
+"""LiveConnection's own logic with the scripted test double: snapshots that arrive
+together are segmented once, appends and commits see the newest text."""
+
+from __future__ import annotations
+
+import asyncio
+
+from livemind.backends.base import Request
+from livemind.backends.scripted import ScriptedBackend, is_inference_request
+from livemind.config import SessionConfig
+from livemind.server.hub import SessionHub
+from livemind.server.protocol import ClientEvent
+
+
+def reply(request: Request) -> str:
+    return "INFERENCE: ok" if is_inference_request(request) else "Done."
+
+
+async def test_a_burst_of_snapshots_is_segmented_once_and_nothing_is_lost() -> None:
+    hub = SessionHub(ScriptedBackend(reply), defaults=SessionConfig(min_len=3))
+    conn = hub.open()
+    given: list[str] = []
+    real = conn.session.set_text
+    conn.session.set_text = lambda text: (given.append(text), real(text))[1]  # type: ignore[method-assign]
+    text = "Mia reads twelve pages a day. Her book has 180 pages."
+    for i in range(1, len(text) + 1):  # one message per key, all received at once
+        await conn.handle(ClientEvent("input_text.set", text=text[:i], rev=i))
+    await conn.handle(ClientEvent("input_text.append", text=" How long?"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert given == [text + " How long?"]
+    assert conn.session.text == text + " How long?"
+    await hub.aclose()
+
+
+async def test_a_commit_right_after_a_snapshot_answers_that_snapshot() -> None:
+    backend = ScriptedBackend(reply)
+    hub = SessionHub(backend, defaults=SessionConfig(min_len=3, mode="output-only"))
+    conn = hub.open()
+    await conn.handle(ClientEvent("input_text.set", text="What is two plus two?", rev=1))
+    await conn.handle(ClientEvent("input_text.commit"))
+    while conn.busy:
+        await asyncio.sleep(0.01)
+    answered = [r for r in backend.requests if not is_inference_request(r)]
+    assert "What is two plus two?" in answered[-1].messages[-1]["content"]
+    await hub.aclose()
