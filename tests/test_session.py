@@ -290,3 +290,4 @@ async def test_history_that_no_longer_fits_is_trimmed_oldest_first() -> None:
     assert trimmed, "the history grew past the context without being trimmed"
     assert not [e for e in events if e.type == "error"]
     assert len(session.history) < 2 * 6
+    assert types(events).count("response.created") == 6  # one per answer, retries included

@@ -44,15 +44,17 @@ class OutputStage:
             await self._finish_typing_phase()
             wait_s = self.clock() - t_wait
             mode = self._answer_mode(prompt)
+            announce = True  # response.created once, also when a trimmed history retries
             while True:
                 messages = self._answer_messages(prompt, final=True)
                 spec = self._take_speculation(messages)
                 try:
-                    text, record = await self._answer(messages, spec, mode)
+                    text, record = await self._answer(messages, spec, mode, announce)
                     break
                 except BackendError as err:
                     if err.code != "context_overflow" or not self._trim_history("output"):
                         raise
+                    announce = False
         except BaseException:
             if self.segmenter is turn:
                 self._restore_after_failed_commit(prompt)
@@ -162,17 +164,18 @@ class OutputStage:
         return None
 
     async def _answer(
-        self, messages: list[Message], spec: Speculation | None, mode: str
+        self, messages: list[Message], spec: Speculation | None, mode: str, announce: bool = True
     ) -> tuple[str, CallRecord]:
         def forward(delta: str) -> None:
             self._emit("response.output_text.delta", delta=delta)
 
-        self._emit(
-            "response.created",
-            mode=self.config.mode,
-            answer_mode=mode,
-            speculative=spec is not None,
-        )
+        if announce:
+            self._emit(
+                "response.created",
+                mode=self.config.mode,
+                answer_mode=mode,
+                speculative=spec is not None,
+            )
         if spec is not None and spec.task is not None:
             record, task = spec.record, spec.task
             spec.adopt(forward)

@@ -120,6 +120,8 @@ function handle(ev) {
     const p = $("speculation");
     p.hidden = kind === "notes.resumed";
     p.textContent = kind === "notes.paused" ? `No notes: ${ev.reason}` : "";
+  } else if (kind === "history.trimmed") {
+    toast("The conversation no longer fit the model's context: its oldest turn was dropped");
   } else if (kind === "response.created") {
     answerBox(ev.compare ? "compare" : "main", ev);
   } else if (kind === "response.output_text.delta") {
