@@ -49,6 +49,7 @@ class SitePolicy:
     ) -> SitePolicy:
         """The policy of a server bound to ``bind`` with the user's extra names.
         ValueError names an entry that is not a host name or an origin."""
+        allow_hosts, allow_origins = list(allow_hosts), list(allow_origins)
         hosts = {_host_name(h) for h in allow_hosts if h != "*"}
         if bind and bind not in ("0.0.0.0", "::"):
             hosts.add(_host_name(bind))
