@@ -14,16 +14,19 @@ from fastapi.testclient import TestClient
 
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
+from livemind.server.guard import SitePolicy
 
 pytestmark = pytest.mark.model
 
 QUESTION = "Tom has three apples. He buys four more apples. How many apples does Tom have now?"
 
+TEST_SITE = SitePolicy.for_bind("127.0.0.1", allow_hosts=["testserver"])
+
 
 @pytest.fixture
 def client(llama_backend):
     defaults = SessionConfig(min_len=3, inference_max_tokens=12, answer_max_tokens=24)
-    with TestClient(create_app(llama_backend, defaults=defaults), base_url="http://127.0.0.1") as c:
+    with TestClient(create_app(llama_backend, defaults=defaults, site=TEST_SITE)) as c:
         yield c
 
 
@@ -154,7 +157,8 @@ def test_sse_route(client) -> None:
     ]
     resp = client.post(f"/v1/sessions/{sid}/events", json=events)
     assert resp.status_code == 202 and resp.json()["accepted"] == len(events)
-    bad = client.post(f"/v1/sessions/{sid}/events", content=b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    bad = client.post(f"/v1/sessions/{sid}/events", content=b"{not json", headers=json_type)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
     seen = []
     with client.stream("GET", f"/v1/sessions/{sid}/events") as stream:

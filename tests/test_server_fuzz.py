@@ -17,6 +17,7 @@ from livemind.backends.base import Request
 from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
+from livemind.server.guard import SitePolicy
 from livemind.server.hub import CLOSE, Limits, SessionHub
 from livemind.server.protocol import SETTINGS, ProtocolError, parse_event
 
@@ -44,6 +45,8 @@ WORDS = (
     | st.text(max_size=4)
 )
 TEXT = st.lists(WORDS, max_size=30).map("".join)
+
+TEST_SITE = SitePolicy.for_bind("127.0.0.1", allow_hosts=["testserver"])
 
 
 def setting_values(key: str) -> st.SearchStrategy[object]:
@@ -154,8 +157,10 @@ def test_random_event_sequences_never_break_a_session(messages: list[str | bytes
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(RAW, min_size=1, max_size=25))
 def test_random_events_over_the_websocket(messages: list[str | bytes]) -> None:
-    app = create_app(ScriptedBackend(reply), defaults=SessionConfig(min_len=2), limits=LIMITS)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    app = create_app(
+        ScriptedBackend(reply), defaults=SessionConfig(min_len=2), limits=LIMITS, site=TEST_SITE
+    )
+    with TestClient(app) as client:
         with client.websocket_connect("/v1/live") as ws:
             sid = ws.receive_json()["session_id"]
             for raw in messages:

@@ -14,7 +14,7 @@ from livemind.backends.base import Request
 from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
-from livemind.server.guard import is_loopback
+from livemind.server.guard import SitePolicy, is_loopback
 from livemind.server.hub import Limits
 from livemind.server.protocol import ProtocolError, parse_event
 from livemind.server.serve import check_exposure, resolve_token
@@ -34,8 +34,9 @@ def app_with(**limits) -> TestClient:
         defaults=SessionConfig(**config),  # ua-spi: history = the texts sent
         limits=Limits(**limits),
         token=token,
+        site=SitePolicy.for_bind("127.0.0.1", allow_hosts=["testserver"]),
     )
-    return TestClient(app, base_url="http://127.0.0.1")
+    return TestClient(app)
 
 
 def until(ws, kind: str, limit: int = 200) -> list[dict]:

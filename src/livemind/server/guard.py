@@ -205,7 +205,7 @@ def _with_port(netloc: str, scheme: str) -> str:
 
 def _host_name(value: str) -> str:
     name = split_host(value)
-    if not name or any(c in name for c in "/ @?#"):
+    if not name or any(c in value for c in "/ @?#"):
         raise ValueError(f"not a host name: {value!r}")
     return name
 
