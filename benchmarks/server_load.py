@@ -183,6 +183,20 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
     raise SystemExit("livemind serve did not start")
 
 
+def add_server_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that choose the server under test (shared with soak.py)."""
+    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
+    p.add_argument("--model", default="smollm2-135m")
+    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
+    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
+    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
+
+
+def check_loopback(url: str | None) -> None:
+    if url and "127.0.0.1" not in url and "localhost" not in url:
+        raise SystemExit("loopback only: --url must point at 127.0.0.1")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -192,16 +206,11 @@ def main() -> int:
     p.add_argument("--cpm", type=float, default=240.0)
     p.add_argument("--think-s", type=float, default=1.0, help="pause before Enter (default 1)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
-    p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
-    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
-    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
+    add_server_arguments(p)
     p.add_argument("--json", default=None, help="append results to this JSON-lines file")
     args = p.parse_args()
     args.typist_counts = [int(x) for x in args.typists.split(",")]
-    if args.url and "127.0.0.1" not in args.url and "localhost" not in args.url:
-        raise SystemExit("loopback only: --url must point at 127.0.0.1")
+    check_loopback(args.url)
     proc, url = (None, args.url) if args.url else start_server(args)
     try:
         for n in args.typist_counts:

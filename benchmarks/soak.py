@@ -28,7 +28,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import websockets
-from server_load import QUESTIONS, quantile, start_server
+from server_load import (
+    QUESTIONS,
+    add_server_arguments,
+    check_loopback,
+    quantile,
+    start_server,
+)
 
 WINDOW_S = 300.0
 ANSWER_TIMEOUT_S = 300.0
@@ -176,16 +182,11 @@ def main() -> int:
     p.add_argument("--typists", type=int, default=8)
     p.add_argument("--minutes", type=float, default=30.0)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
-    p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
-    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
-    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
+    add_server_arguments(p)
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     args = p.parse_args()
     args.typist_counts = [args.typists]
-    if args.url and "127.0.0.1" not in args.url and "localhost" not in args.url:
-        raise SystemExit("loopback only: --url must point at 127.0.0.1")
+    check_loopback(args.url)
     proc, url = (None, args.url) if args.url else start_server(args)
     http = url.replace("ws://", "http://").removesuffix("/v1/live")
     try:
