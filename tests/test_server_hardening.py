@@ -175,3 +175,37 @@ def test_an_oversized_websocket_frame_closes_only_that_connection(url: str) -> N
             ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     assert httpx.get(url + "/health").status_code == 200
+
+
+def test_edits_on_a_long_text_do_not_stall_other_clients(url: str) -> None:
+    """One client rewrites the start of a 20,000-character text again and again (every
+    update re-segments all of it); /health must keep answering promptly meanwhile."""
+    words = "The quick brown fox jumps over the lazy dog. Mr. Smith went to Washington. "
+    long_text = (words * 300)[:19_900]
+    stop = threading.Event()
+
+    def hostile() -> None:
+        with contextlib.suppress(ConnectionClosed), connect(ws_url(url), max_size=None) as ws:
+            rev = 0
+            while not stop.is_set():
+                rev += 1
+                edited = f"Edit {rev}. " + long_text[len(f"Edit {rev}. ") :]
+                ws.send(json.dumps({"type": "input_text.set", "text": edited, "rev": rev}))
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=hostile)
+    thread.start()
+    try:
+        time.sleep(1.0)  # the server is busy with the long text by now
+        waits = []
+        for _ in range(20):
+            started = time.monotonic()
+            assert httpx.get(url + "/health", timeout=10).status_code == 200
+            waits.append(time.monotonic() - started)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join()
+    waits.sort()
+    assert waits[len(waits) // 2] < 0.2, f"/health waited {waits} s"
+    assert waits[-2] < 0.5, f"/health waited {waits} s"
