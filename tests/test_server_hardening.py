@@ -178,29 +178,33 @@ def test_an_oversized_websocket_frame_closes_only_that_connection(url: str) -> N
 
 
 def test_edits_on_a_long_text_do_not_stall_other_clients(url: str) -> None:
-    """One client rewrites the start of a 20,000-character text again and again (every
-    update re-segments all of it); /health must keep answering promptly meanwhile."""
-    words = "The quick brown fox jumps over the lazy dog. Mr. Smith went to Washington. "
-    long_text = (words * 300)[:19_900]
+    """One client asks for the widest segmenter window it can get, then sends 20,000-
+    character texts that change in every sentence (nothing of the last segmentation can
+    be reused); /health must keep answering promptly meanwhile."""
     stop = threading.Event()
+
+    def text(rev: int) -> str:
+        sentence = f"The fox number {rev} jumps over the dog. Mr. Smith went to Washington. "
+        return (sentence * 400)[:19_900]
 
     def hostile() -> None:
         with contextlib.suppress(ConnectionClosed), connect(ws_url(url), max_size=None) as ws:
+            ws.send(json.dumps({"type": "session.update", "session": {"min_len": 4096}}))
+            ws.send(json.dumps({"type": "session.reset"}))  # the setting holds from here
             rev = 0
             while not stop.is_set():
                 rev += 1
-                edited = f"Edit {rev}. " + long_text[len(f"Edit {rev}. ") :]
-                ws.send(json.dumps({"type": "input_text.set", "text": edited, "rev": rev}))
+                ws.send(json.dumps({"type": "input_text.set", "text": text(rev), "rev": rev}))
                 time.sleep(0.02)
 
     thread = threading.Thread(target=hostile)
     thread.start()
     try:
-        time.sleep(1.0)  # the server is busy with the long text by now
+        time.sleep(1.0)  # the server is busy with the long texts by now
         waits = []
         for _ in range(20):
             started = time.monotonic()
-            assert httpx.get(url + "/health", timeout=10).status_code == 200
+            assert httpx.get(url + "/health", timeout=30).status_code == 200
             waits.append(time.monotonic() - started)
             time.sleep(0.1)
     finally:

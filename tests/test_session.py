@@ -299,15 +299,18 @@ async def test_text_prepared_ahead_gives_what_set_text_gives() -> None:
     ahead, _, ahead_events = make()
     for text in edits:
         direct.set_text(text)
-        assert ahead.apply_prepared(await asyncio.to_thread(ahead.prepare_text, text))
+        assert ahead.apply_prepared(await ahead.prepare_text(text))
         assert ahead.segmenter.segments == direct.segmenter.segments
         assert ahead.text == direct.text == text
     kinds = ("segment.committed", "memory.invalidated")
     assert [e for e in ahead_events if e.type in kinds] == [
         e for e in direct_events if e.type in kinds
     ]
-    stale = ahead.prepare_text(TEXT + " More.")
+    stale = await ahead.prepare_text(TEXT + " More.")
     ahead.reset()  # the turn moved on: the prepared text no longer applies
     assert not ahead.apply_prepared(stale) and ahead.text == ""
+    stale = await ahead.prepare_text(TEXT)
+    ahead.set_text(TEXT[:20])  # another text arrived meanwhile
+    assert not ahead.apply_prepared(stale) and ahead.text == TEXT[:20]
     await direct.aclose()
     await ahead.aclose()

@@ -47,10 +47,11 @@ __all__ = ["Answer", "LiveSession", "SessionError"]
 @dataclass(frozen=True, slots=True)
 class PreparedText:
     """A snapshot segmented ahead (:meth:`LiveSession.prepare_text`): the segmenter it
-    started from, the updated copy and what changed."""
+    started from and that one's text then, the updated copy and what changed."""
 
     text: str
     base: Segmenter
+    base_text: str
     fork: Segmenter
     update: SegmentUpdate
 
@@ -154,18 +155,19 @@ class LiveSession(TypingPhase, OutputStage):
         self._apply(self.segmenter.update(text))
         self._announce_notes_policy()
 
-    def prepare_text(self, text: str) -> PreparedText:
-        """Segment ``text`` on a copy of the segmenter without touching the session, so
-        it may run in a worker thread while the loop goes on; :meth:`apply_prepared` then
-        takes it. Nothing else may update this session's text meanwhile."""
+    async def prepare_text(self, text: str) -> PreparedText:
+        """Segment ``text`` in a worker thread on a copy of the segmenter, leaving the
+        session as it is, so that a long text does not hold up the event loop;
+        :meth:`apply_prepared` then takes the result."""
         base = self.segmenter
-        fork = base.fork()
-        return PreparedText(text, base, fork, fork.update(text))
+        fork = base.fork()  # on the loop: the session's segmenter is not read meanwhile
+        update = await asyncio.to_thread(fork.update, text)
+        return PreparedText(text, base, base.text, fork, update)
 
     def apply_prepared(self, prepared: PreparedText) -> bool:
         """Take a text segmented by :meth:`prepare_text`; False, changing nothing, when
-        the turn moved on meanwhile (a reset or another text): prepare it again."""
-        if prepared.base is not self.segmenter:
+        the session's text moved on meanwhile (a reset, another text): prepare it again."""
+        if prepared.base is not self.segmenter or prepared.base_text != self.segmenter.text:
             return False
         self._note_text(prepared.text)
         self.segmenter = prepared.fork

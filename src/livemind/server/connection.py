@@ -147,7 +147,7 @@ class LiveConnection:
                 if len(text) < THREAD_MIN_CHARS:
                     self._flush_text()
                     continue
-                prepared = await asyncio.to_thread(self.session.prepare_text, text)
+                prepared = await self.session.prepare_text(text)
                 if self._answering or self.closed:
                     return  # the commit takes the newest text itself
                 if self.session.apply_prepared(prepared) and self._latest is text:
