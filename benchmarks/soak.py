@@ -1,13 +1,14 @@
 """Soak test: typists that type, edit, paste, cancel and walk away, for a long time.
 
 N typists (8) work against `livemind serve` over the live WebSocket for `--minutes` (30).
-Each one types a question key by key, and at random: goes back to fix a word, pastes the
-rest at once, presses Enter and then cancels, or drops the connection mid-question (and
-reconnects). Every Enter must end in `response.done`, `response.cancelled` or an `error`
-event; one that ends otherwise (the server closed the connection, or nothing came within
-the timeout) counts as lost. Reports, per 5-minute window: answers, p95 latency (Enter to
-complete answer), errors by code; and the server's resident memory and event-loop tasks at
-the start and at the end (from /metrics, with no client connected).
+Each one types a question key by key, and at random: deletes a few characters, makes a typo
+further back (fixed by the next keystroke), pastes the rest at once, presses Enter and then
+cancels, or drops the connection mid-question (and reconnects). Every Enter must end in
+`response.done`, `response.cancelled` or an `error` event; one that ends otherwise (the
+server closed the connection, or nothing came within the timeout) counts as lost. Reports,
+per 5-minute window: answers, p95 latency (Enter to complete answer), errors by code; and
+the server's resident memory and event-loop tasks at the start and at the end (from
+/metrics, with no client connected).
 
     .venv/bin/python benchmarks/soak.py --typists 8 --minutes 30 --json benchmarks/soak.json
 
@@ -35,6 +36,7 @@ from server_load import (
     quantile,
     start_server,
 )
+from tqdm import tqdm
 
 WINDOW_S = 300.0
 ANSWER_TIMEOUT_S = 300.0
@@ -82,6 +84,9 @@ async def one_connection(url: str, rng: random.Random, log: Log, t0: float, unti
                         typed = question
                     elif roll < 0.03 and len(typed) > 8:  # deletes a few characters
                         typed = typed[: -rng.randint(1, 6)]
+                    elif roll < 0.05 and len(typed) > 8:  # a typo further back (the next
+                        k = rng.randrange(len(typed) - 1)  # keystroke puts it right)
+                        typed = typed[:k] + rng.choice("qxz") + typed[k + 1 :]
                     else:
                         typed = question[: len(typed) + 1]
                     await send_text(typed)
@@ -139,6 +144,17 @@ def server_state(http: str) -> dict[str, float]:
     return out
 
 
+async def show_progress(log: Log, seconds: float) -> None:
+    """A progress bar over the run's seconds, with the counts so far."""
+    with tqdm(total=int(seconds), unit="s", desc="soak") as bar:
+        while bar.n < bar.total:
+            await asyncio.sleep(5.0)
+            bar.update(min(5, bar.total - bar.n))
+            bar.set_postfix(
+                commits=log.commits, answers=len(log.answers), errors=len(log.errors), lost=log.lost
+            )
+
+
 def windows(log: Log, minutes: float) -> list[dict]:
     rows = []
     for k in range(max(1, int(minutes * 60 // WINDOW_S))):
@@ -157,7 +173,9 @@ async def soak(url: str, http: str, args: argparse.Namespace) -> dict:
     start = server_state(http)
     t0 = time.monotonic()
     until = t0 + args.minutes * 60
+    progress = asyncio.create_task(show_progress(log, args.minutes * 60))
     await asyncio.gather(*(typist(url, args.seed + k, log, t0, until) for k in range(args.typists)))
+    progress.cancel()
     await asyncio.sleep(5.0)  # let the server close what the typists left
     end = server_state(http)
     return {

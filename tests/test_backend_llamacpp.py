@@ -161,6 +161,45 @@ async def test_task_cancellation_stops_engine(llama_backend: LlamaCppBackend) ->
     await wait_idle(llama_backend, timeout=5.0)
 
 
+class _CountingServer:
+    """The real engine server, with a record of every request that reaches it."""
+
+    def __init__(self, real: object) -> None:
+        self._real = real
+        self.contents: list[str] = []
+
+    def handle_chat_completions(self, body: dict, callback: object) -> object:  # type: ignore[type-arg]
+        self.contents.append(str(body["messages"][0]["content"]))
+        return self._real.handle_chat_completions(body, callback)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+
+@pytest.mark.model
+async def test_a_call_cancelled_while_queued_never_reaches_the_engine(
+    llama_backend: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = _CountingServer(llama_backend._server)
+    monkeypatch.setattr(llama_backend, "_server", counting)
+    long = Request(user("Count slowly from one to fifty."), max_tokens=48)
+    busy = [asyncio.create_task(llama_backend.complete(long)) for _ in range(4)]
+    for _ in range(500):  # every worker thread of the pool is taken
+        if len(counting.contents) == 4:
+            break
+        await asyncio.sleep(0.01)
+    queued = asyncio.create_task(llama_backend.complete(Request(user("Queued 31337."))))
+    await asyncio.sleep(0.2)
+    assert len(counting.contents) == 4  # it waits for a worker
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    await asyncio.wait_for(asyncio.gather(*busy), 120)
+    await asyncio.sleep(0.2)  # a worker is free now: a dropped call would start here
+    assert not [c for c in counting.contents if "31337" in c]
+    await wait_idle(llama_backend)
+
+
 @pytest.mark.model
 async def test_cancel_during_prefill(smollm2_path: Path) -> None:
     """A long prompt is cut short: progress chunks let the engine see the cancel."""

@@ -175,3 +175,41 @@ def test_an_oversized_websocket_frame_closes_only_that_connection(url: str) -> N
             ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     assert httpx.get(url + "/health").status_code == 200
+
+
+def test_edits_on_a_long_text_do_not_stall_other_clients(url: str) -> None:
+    """One client asks for the widest segmenter window it can get, then sends 20,000-
+    character texts that change in every sentence (nothing of the last segmentation can
+    be reused); /health must keep answering promptly meanwhile."""
+    stop = threading.Event()
+
+    def text(rev: int) -> str:
+        sentence = f"The fox number {rev} jumps over the dog. Mr. Smith went to Washington. "
+        return (sentence * 400)[:19_900]
+
+    def hostile() -> None:
+        with contextlib.suppress(ConnectionClosed), connect(ws_url(url), max_size=None) as ws:
+            ws.send(json.dumps({"type": "session.update", "session": {"min_len": 4096}}))
+            ws.send(json.dumps({"type": "session.reset"}))  # the setting holds from here
+            rev = 0
+            while not stop.is_set():
+                rev += 1
+                ws.send(json.dumps({"type": "input_text.set", "text": text(rev), "rev": rev}))
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=hostile)
+    thread.start()
+    try:
+        time.sleep(1.0)  # the server is busy with the long texts by now
+        waits = []
+        for _ in range(20):
+            started = time.monotonic()
+            assert httpx.get(url + "/health", timeout=30).status_code == 200
+            waits.append(time.monotonic() - started)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join()
+    waits.sort()
+    assert waits[len(waits) // 2] < 0.2, f"/health waited {waits} s"
+    assert waits[-2] < 0.5, f"/health waited {waits} s"

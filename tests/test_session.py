@@ -291,3 +291,26 @@ async def test_history_that_no_longer_fits_is_trimmed_oldest_first() -> None:
     assert not [e for e in events if e.type == "error"]
     assert len(session.history) < 2 * 6
     assert types(events).count("response.created") == 6  # one per answer, retries included
+
+
+async def test_text_prepared_ahead_gives_what_set_text_gives() -> None:
+    edits = [TEXT[:30], TEXT[:55], "X" + TEXT[1:55], "X" + TEXT[1:], TEXT]
+    direct, _, direct_events = make()
+    ahead, _, ahead_events = make()
+    for text in edits:
+        direct.set_text(text)
+        assert ahead.apply_prepared(await ahead.prepare_text(text))
+        assert ahead.segmenter.segments == direct.segmenter.segments
+        assert ahead.text == direct.text == text
+    kinds = ("segment.committed", "memory.invalidated")
+    assert [e for e in ahead_events if e.type in kinds] == [
+        e for e in direct_events if e.type in kinds
+    ]
+    stale = await ahead.prepare_text(TEXT + " More.")
+    ahead.reset()  # the turn moved on: the prepared text no longer applies
+    assert not ahead.apply_prepared(stale) and ahead.text == ""
+    stale = await ahead.prepare_text(TEXT)
+    ahead.set_text(TEXT[:20])  # another text arrived meanwhile
+    assert not ahead.apply_prepared(stale) and ahead.text == TEXT[:20]
+    await direct.aclose()
+    await ahead.aclose()

@@ -23,6 +23,7 @@ Whitespace after the last content character always stays in ``tail``, even when 
 
 from __future__ import annotations
 
+import copy
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -90,6 +91,10 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
     return k
 
 
+def _sentence_splitter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
 class Segmenter:
     """Incremental segmenter. Feed the whole current text to :meth:`update` after each edit.
 
@@ -109,12 +114,18 @@ class Segmenter:
         self.granularity = granularity
         self.min_len = min_len
         self._base = max(self._WINDOW, 16 * min_len)
-        self._sbd = (
-            pysbd.Segmenter(language="en", clean=False, char_span=True)
-            if granularity in ("sentence", "clause")
-            else None
-        )
+        self._sbd = _sentence_splitter() if granularity in ("sentence", "clause") else None
         self.reset()
+
+    def fork(self) -> Segmenter:
+        """An independent copy in the same state (its own sentence splitter too): update
+        it in another thread while this one is still read."""
+        twin = copy.copy(self)
+        twin._segs = list(self._segs)
+        twin._steps = list(self._steps)
+        if self._sbd is not None:
+            twin._sbd = _sentence_splitter()
+        return twin
 
     def reset(self) -> None:
         """Forget all text: back to the state of a new instance."""

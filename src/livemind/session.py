@@ -26,7 +26,7 @@ import asyncio
 import os
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from livemind.answer_modes import NOTES_PAUSED_REASON, solving
@@ -38,10 +38,22 @@ from livemind.events import Event, Listener
 from livemind.formats import APPEND_ONLY_FORMATS
 from livemind.memory import InferenceMemory
 from livemind.output_stage import OutputStage
-from livemind.segment import Segmenter
+from livemind.segment import Segmenter, SegmentUpdate
 from livemind.typing_phase import TypingPhase, _Call
 
 __all__ = ["Answer", "LiveSession", "SessionError"]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedText:
+    """A snapshot segmented ahead (:meth:`LiveSession.prepare_text`): the segmenter it
+    started from and that one's text then, the updated copy and what changed."""
+
+    text: str
+    base: Segmenter
+    base_text: str
+    fork: Segmenter
+    update: SegmentUpdate
 
 
 class LiveSession(TypingPhase, OutputStage):
@@ -137,7 +149,34 @@ class LiveSession(TypingPhase, OutputStage):
         self.set_text(self.text + delta)
 
     def set_text(self, text: str) -> None:
-        """Take a full snapshot of the input text (never blocks)."""
+        """Take a full snapshot of the input text (segments it on the spot: for long texts
+        on a busy event loop, see :meth:`prepare_text`)."""
+        self._note_text(text)
+        self._apply(self.segmenter.update(text))
+        self._announce_notes_policy()
+
+    async def prepare_text(self, text: str) -> PreparedText:
+        """Segment ``text`` in a worker thread on a copy of the segmenter, leaving the
+        session as it is, so that a long text does not hold up the event loop;
+        :meth:`apply_prepared` then takes the result."""
+        base = self.segmenter
+        fork = base.fork()  # on the loop: the session's segmenter is not read meanwhile
+        update = await asyncio.to_thread(fork.update, text)
+        return PreparedText(text, base, base.text, fork, update)
+
+    def apply_prepared(self, prepared: PreparedText) -> bool:
+        """Take a text segmented by :meth:`prepare_text`; False, changing nothing, when
+        the session's text moved on meanwhile (a reset, another text): prepare it again."""
+        if prepared.base is not self.segmenter or prepared.base_text != self.segmenter.text:
+            return False
+        self._note_text(prepared.text)
+        self.segmenter = prepared.fork
+        self._apply(prepared.update)
+        self._announce_notes_policy()
+        return True
+
+    def _note_text(self, text: str) -> None:
+        """What a new snapshot changes before its segments are applied."""
         if self._committing:
             raise SessionError("busy", "an answer is being produced; wait for it or cancel it")
         if text != self.text:
@@ -145,8 +184,6 @@ class LiveSession(TypingPhase, OutputStage):
             self._arm_speculation_timer()
             if not text.startswith(self._cached_text):
                 self._cached_text = os.path.commonprefix([text, self._cached_text])
-        self._apply(self.segmenter.update(text))
-        self._announce_notes_policy()
 
     def _announce_notes_policy(self) -> None:
         """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes."""

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE = None  # sentinel on the outbound queue: the connection is closing
+# texts at least this long are segmented in a worker thread (shorter ones take well
+# under a millisecond on the loop)
+THREAD_MIN_CHARS = 2_000
 
 
 class LiveConnection:
@@ -135,12 +138,35 @@ class LiveConnection:
         return self.session.text
 
     async def _apply_latest(self) -> None:
+        """Give the session the newest snapshot: short texts on the loop, long ones
+        segmented in a worker thread, so that one client's edits on a long text do not
+        hold up every other session."""
         await asyncio.sleep(0)  # after the messages already received
+        try:
+            while (text := self._latest) is not None and not self._answering and not self.closed:
+                if len(text) < THREAD_MIN_CHARS:
+                    self._flush_text()
+                    continue
+                prepared = await self.session.prepare_text(text)
+                if self._answering or self.closed:
+                    return  # the commit takes the newest text itself
+                if self.session.apply_prepared(prepared) and self._latest is text:
+                    self._latest = None
+        except Exception as exc:  # a bug: say so, keep the session
+            log.exception("session %s: applying a text failed", self.session_id)
+            self._latest = None
+            self.send("error", code="internal_error", message=f"{type(exc).__name__}: {exc}")
+
+    async def _text_settled(self) -> None:
+        """Wait for a text being segmented in a thread, then apply the newest one."""
+        applier = self._applier
+        if applier is not None and applier is not asyncio.current_task():
+            await asyncio.gather(applier, return_exceptions=True)
         self._flush_text()
 
     def _flush_text(self) -> None:
-        """Give the session the newest snapshot now (before a commit)."""
-        if self._latest is not None and not self._answering and not self.closed:
+        """Give the session the newest snapshot now, on the loop."""
+        if self._latest is not None and not self.closed:
             text, self._latest = self._latest, None
             self.session.set_text(text)
 
@@ -185,7 +211,6 @@ class LiveConnection:
         if self._answering:
             self.send("error", code="busy", message="an answer is already being produced")
             return
-        self._flush_text()
         previous = self._commit
         if previous is not None:
             previous.cancel()  # only the side-by-side baseline was still running
@@ -201,6 +226,7 @@ class LiveConnection:
         try:
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
+            await self._text_settled()  # the answer is to the newest text
             prompt = self.session.text
             answered = await self._answer()
             if answered and compare:
