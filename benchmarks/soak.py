@@ -7,8 +7,8 @@ cancels, or drops the connection mid-question (and reconnects). Every Enter must
 `response.done`, `response.cancelled` or an `error` event; one that ends otherwise (the
 server closed the connection, or nothing came within the timeout) counts as lost. Reports,
 per 5-minute window: answers, p95 latency (Enter to complete answer), errors by code; and
-the server's resident memory and event-loop tasks at the start and at the end (from
-/metrics, with no client connected).
+the server's resident memory and event-loop tasks at the end of every window (typists
+connected) and at the start and the end (none connected), from /metrics.
 
     .venv/bin/python benchmarks/soak.py --typists 8 --minutes 30 --json benchmarks/soak.json
 
@@ -52,6 +52,7 @@ class Log:
     cancelled: int = 0
     lost: int = 0
     disconnects: int = 0
+    samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
 
 async def one_connection(url: str, rng: random.Random, log: Log, t0: float, until: float) -> None:
@@ -144,6 +145,14 @@ def server_state(http: str) -> dict[str, float]:
     return out
 
 
+async def sample_server(http: str, log: Log, t0: float) -> None:
+    """The server's memory and loop tasks at the end of every window (typists connected)."""
+    while True:
+        await asyncio.sleep(WINDOW_S - (time.monotonic() - t0) % WINDOW_S)
+        state = await asyncio.to_thread(server_state, http)
+        log.samples.append((time.monotonic() - t0, state))
+
+
 async def show_progress(log: Log, seconds: float) -> None:
     """A progress bar over the run's seconds, with the counts so far."""
     with tqdm(total=int(seconds), unit="s", desc="soak") as bar:
@@ -161,8 +170,24 @@ def windows(log: Log, minutes: float) -> list[dict]:
         lo, hi = k * WINDOW_S, (k + 1) * WINDOW_S
         lat = [x for t, x in log.answers if lo <= t < hi]
         codes = Counter(c for t, c in log.errors if lo <= t < hi)
+        near = [(abs(t - hi), state) for t, state in log.samples if abs(t - hi) < WINDOW_S / 2]
+        at_end = min(near, key=lambda pair: pair[0])[1] if near else None
+        server = (
+            {
+                "rss_mb_at_end": round(at_end["process_resident_bytes"] / 2**20),
+                "loop_tasks_at_end": at_end["event_loop_tasks"],
+            }
+            if at_end
+            else {}
+        )
         rows.append(
-            {"from_min": lo / 60, "answers": len(lat), "p95_s": quantile(lat, 0.95), **codes}
+            {
+                "from_min": lo / 60,
+                "answers": len(lat),
+                "p95_s": quantile(lat, 0.95),
+                **codes,
+                **server,
+            }
         )
     return rows
 
@@ -174,8 +199,10 @@ async def soak(url: str, http: str, args: argparse.Namespace) -> dict:
     t0 = time.monotonic()
     until = t0 + args.minutes * 60
     progress = asyncio.create_task(show_progress(log, args.minutes * 60))
+    sampler = asyncio.create_task(sample_server(http, log, t0))
     await asyncio.gather(*(typist(url, args.seed + k, log, t0, until) for k in range(args.typists)))
     progress.cancel()
+    sampler.cancel()
     await asyncio.sleep(5.0)  # let the server close what the typists left
     end = server_state(http)
     return {
