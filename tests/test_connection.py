@@ -44,3 +44,37 @@ async def test_a_commit_right_after_a_snapshot_answers_that_snapshot() -> None:
     answered = [r for r in backend.requests if not is_inference_request(r)]
     assert "What is two plus two?" in answered[-1].messages[-1]["content"]
     await hub.aclose()
+
+
+def drain(conn) -> list[str]:  # type: ignore[no-untyped-def]
+    kinds = []
+    while not conn.outbox.empty():
+        event = conn.outbox.get_nowait()
+        if event is not None:
+            kinds.append(event["type"])
+    return kinds
+
+
+async def test_a_cancel_in_the_same_read_as_the_commit_frees_the_session() -> None:
+    """Enter and cancel handled back to back, before the answer task has run at all
+    (two WebSocket messages in one read): the client hears response.cancelled and the
+    next Enter is answered (found by benchmarks/soak.py: the session stayed busy)."""
+    hub = SessionHub(ScriptedBackend(reply), defaults=SessionConfig(mode="output-only"))
+    conn = hub.open()
+    await conn.handle(ClientEvent("input_text.set", text="What is two plus two?", rev=1))
+    await conn.handle(ClientEvent("input_text.commit"))
+    await conn.handle(ClientEvent("response.cancel"))
+    for _ in range(100):
+        if not conn.busy:
+            break
+        await asyncio.sleep(0.01)
+    assert not conn.busy
+    kinds = drain(conn)
+    assert kinds.count("response.cancelled") == 1 and "response.done" not in kinds
+    await conn.handle(ClientEvent("input_text.commit"))
+    for _ in range(300):
+        if "response.done" in (kinds := kinds + drain(conn)):
+            break
+        await asyncio.sleep(0.01)
+    assert "response.done" in kinds and "error" not in kinds
+    await hub.aclose()

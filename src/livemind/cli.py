@@ -203,6 +203,8 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     progress = None if quiet else ByteProgress("preparing model")
     engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
     engine.update(_ngram(args))
+    if getattr(args, "host_cache_mib", None) is not None:  # serve's option
+        engine["host_cache_mib"] = args.host_cache_mib
     backend = open_backend(args.model, progress=progress, **engine)
     out = None
     if args.output_model and args.output_model != args.model:

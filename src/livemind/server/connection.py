@@ -216,7 +216,21 @@ class LiveConnection:
             previous.cancel()  # only the side-by-side baseline was still running
         self._answering = True
         self._cancel_asked = False
-        self._commit = asyncio.get_running_loop().create_task(self._run_commit(compare, previous))
+        task = asyncio.get_running_loop().create_task(self._run_commit(compare, previous))
+        task.add_done_callback(self._commit_never_ran)
+        self._commit = task
+
+    def _commit_never_ran(self, task: asyncio.Task[None]) -> None:
+        """Done callback. A commit task cancelled before its first step (a cancel in the
+        same read as the Enter) never runs its own handlers: free the connection and tell
+        the client here. Tasks that ran have already cleaned up (``_commit`` moved on)."""
+        if self._commit is not task:
+            return
+        self._commit = None
+        if self._cancel_asked and not self.closed:
+            self._cancel_asked = False
+            self.send("response.cancelled")
+        self._answer_over()
 
     async def _run_commit(self, compare: bool, previous: asyncio.Task[None] | None) -> None:
         """The answer, then the side-by-side baseline if asked. Every way it can end sends
