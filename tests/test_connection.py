@@ -78,3 +78,51 @@ async def test_a_cancel_in_the_same_read_as_the_commit_frees_the_session() -> No
         await asyncio.sleep(0.01)
     assert "response.done" in kinds and "error" not in kinds
     await hub.aclose()
+
+
+async def answered_text(backend: ScriptedBackend) -> str:
+    answers = [r for r in backend.requests if not is_inference_request(r)]
+    return str(answers[-1].messages[-1]["content"])
+
+
+async def settle(conn) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(300):
+        if not conn.busy:
+            break
+        await asyncio.sleep(0.01)
+    for _ in range(3):  # the applier task
+        await asyncio.sleep(0)
+
+
+async def test_text_typed_during_the_answer_is_the_text_afterwards() -> None:
+    backend = ScriptedBackend(reply, delay=0.02)
+    hub = SessionHub(backend, defaults=SessionConfig(mode="output-only"))
+    conn = hub.open()
+    await conn.handle(ClientEvent("input_text.set", text="What is two plus two?", rev=1))
+    await conn.handle(ClientEvent("input_text.commit"))
+    await asyncio.sleep(0.01)  # the answer is being produced
+    await conn.handle(ClientEvent("input_text.set", text="And three plus three?", rev=2))
+    await settle(conn)
+    assert conn.session.text == "And three plus three?"
+    await conn.handle(ClientEvent("input_text.commit"))
+    await settle(conn)
+    assert "And three plus three?" in await answered_text(backend)
+    await hub.aclose()
+
+
+async def test_an_enter_cancelled_at_once_keeps_the_newest_text() -> None:
+    """Snapshot, Enter, newer snapshot, cancel, all in one read: the newer text stays
+    (not the one before the Enter) and is what the next Enter answers."""
+    backend = ScriptedBackend(reply)
+    hub = SessionHub(backend, defaults=SessionConfig(mode="output-only"))
+    conn = hub.open()
+    await conn.handle(ClientEvent("input_text.set", text="What is two plus two?", rev=1))
+    await conn.handle(ClientEvent("input_text.commit"))
+    await conn.handle(ClientEvent("input_text.set", text="And three plus three?", rev=2))
+    await conn.handle(ClientEvent("response.cancel"))
+    await settle(conn)
+    assert conn.session.text == "And three plus three?"
+    await conn.handle(ClientEvent("input_text.commit"))
+    await settle(conn)
+    assert "And three plus three?" in await answered_text(backend)
+    await hub.aclose()

@@ -263,9 +263,12 @@ class LiveConnection:
         if not self._answering:
             return
         self._answering = False
-        if self._pending is not None and not self.closed:
-            text, self._pending = self._pending, None
-            self.session.set_text(text)
+        # what was typed during the answer is newer than a snapshot still waiting from
+        # before it (left there when the answer was cancelled before it began)
+        text = self._pending if self._pending is not None else self._latest
+        self._pending = self._latest = None
+        if text is not None and not self.closed:
+            self._set_text(text)
 
     async def _answer(self) -> bool:
         """Run the session's commit; True when it answered."""
