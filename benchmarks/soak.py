@@ -6,9 +6,10 @@ further back (fixed by the next keystroke), pastes the rest at once, presses Ent
 cancels, or drops the connection mid-question (and reconnects). Every Enter must end in
 `response.done`, `response.cancelled` or an `error` event; one that ends otherwise (the
 server closed the connection, or nothing came within the timeout) counts as lost. Reports,
-per 5-minute window: answers, p95 latency (Enter to complete answer), errors by code; and
-the server's resident memory and event-loop tasks at the end of every window (typists
-connected) and at the start and the end (none connected), from /metrics.
+per 5-minute window: answers, p50 and p95 latency (Enter to complete answer), errors by
+code, engine calls and server CPU; and the server's resident memory and event-loop tasks at
+the end of every window (typists connected) and at the start and the end (none connected),
+from /metrics.
 
     .venv/bin/python benchmarks/soak.py --typists 8 --minutes 30 --json benchmarks/soak.json
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import time
@@ -134,22 +136,27 @@ async def typist(url: str, seed: int, log: Log, t0: float, until: float) -> None
         await asyncio.sleep(rng.uniform(0.5, 2.0))
 
 
-def server_state(http: str) -> dict[str, float]:
-    """Resident memory, loop tasks and sessions from /metrics and /health."""
+def server_state(http: str, pid: int | None = None) -> dict[str, float]:
+    """Resident memory, loop tasks, sessions and engine calls so far from /metrics; the
+    server's CPU seconds so far when its process is ours (``pid``)."""
     with urllib.request.urlopen(http + "/metrics", timeout=10) as resp:
         text = resp.read().decode()
     out = {}
-    for name in ("process_resident_bytes", "event_loop_tasks", "sessions_active"):
+    for name in ("process_resident_bytes", "event_loop_tasks", "sessions_active", "calls_total"):
         found = re.search(rf"^livemind_{name} (\S+)$", text, re.M)
         out[name] = float(found.group(1)) if found else float("nan")
+    if pid is not None:
+        with open(f"/proc/{pid}/stat") as f:  # utime and stime, in clock ticks
+            fields = f.read().rsplit(")", 1)[1].split()
+        out["cpu_s"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return out
 
 
-async def sample_server(http: str, log: Log, t0: float) -> None:
-    """The server's memory and loop tasks at the end of every window (typists connected)."""
+async def sample_server(http: str, pid: int | None, log: Log, t0: float) -> None:
+    """The server's state at the end of every window (typists connected)."""
     while True:
         await asyncio.sleep(WINDOW_S - (time.monotonic() - t0) % WINDOW_S)
-        state = await asyncio.to_thread(server_state, http)
+        state = await asyncio.to_thread(server_state, http, pid)
         log.samples.append((time.monotonic() - t0, state))
 
 
@@ -170,41 +177,55 @@ def windows(log: Log, minutes: float) -> list[dict]:
         lo, hi = k * WINDOW_S, (k + 1) * WINDOW_S
         lat = [x for t, x in log.answers if lo <= t < hi]
         codes = Counter(c for t, c in log.errors if lo <= t < hi)
-        near = [(abs(t - hi), state) for t, state in log.samples if abs(t - hi) < WINDOW_S / 2]
-        at_end = min(near, key=lambda pair: pair[0])[1] if near else None
-        server = (
-            {
-                "rss_mb_at_end": round(at_end["process_resident_bytes"] / 2**20),
-                "loop_tasks_at_end": at_end["event_loop_tasks"],
-            }
-            if at_end
-            else {}
-        )
         rows.append(
             {
                 "from_min": lo / 60,
                 "answers": len(lat),
+                "p50_s": quantile(lat, 0.5),
                 "p95_s": quantile(lat, 0.95),
                 **codes,
-                **server,
+                **server_in_window(log, lo, hi),
             }
         )
     return rows
 
 
+def server_in_window(log: Log, lo: float, hi: float) -> dict:
+    """Memory and loop tasks at the window's end; engine calls and server CPU in it."""
+
+    def nearest(at: float) -> dict[str, float] | None:
+        near = [(abs(t - at), state) for t, state in log.samples if abs(t - at) < WINDOW_S / 2]
+        return min(near, key=lambda pair: pair[0])[1] if near else None
+
+    first, last = nearest(lo), nearest(hi)
+    if last is None:
+        return {}
+    out = {
+        "rss_mb_at_end": round(last["process_resident_bytes"] / 2**20),
+        "loop_tasks_at_end": last["event_loop_tasks"],
+    }
+    if first is not None:
+        out["engine_calls"] = last["calls_total"] - first["calls_total"]
+        if "cpu_s" in last:
+            out["server_cpu_pct"] = round(100 * (last["cpu_s"] - first["cpu_s"]) / (hi - lo))
+    return out
+
+
 async def soak(url: str, http: str, args: argparse.Namespace) -> dict:
     log = Log()
     await asyncio.sleep(1.0)
-    start = server_state(http)
+    pid = args.server_pid
+    start = server_state(http, pid)
     t0 = time.monotonic()
+    log.samples.append((0.0, start))
     until = t0 + args.minutes * 60
     progress = asyncio.create_task(show_progress(log, args.minutes * 60))
-    sampler = asyncio.create_task(sample_server(http, log, t0))
+    sampler = asyncio.create_task(sample_server(http, pid, log, t0))
     await asyncio.gather(*(typist(url, args.seed + k, log, t0, until) for k in range(args.typists)))
     progress.cancel()
     sampler.cancel()
     await asyncio.sleep(5.0)  # let the server close what the typists left
-    end = server_state(http)
+    end = server_state(http, pid)
     return {
         "typists": args.typists,
         "minutes": args.minutes,
@@ -233,6 +254,7 @@ def main() -> int:
     args.typist_counts = [args.typists]
     check_loopback(args.url)
     proc, url = (None, args.url) if args.url else start_server(args)
+    args.server_pid = proc.pid if proc else None
     http = url.replace("ws://", "http://").removesuffix("/v1/live")
     try:
         result = asyncio.run(soak(url, http, args))
