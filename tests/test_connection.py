@@ -94,6 +94,14 @@ async def settle(conn) -> None:  # type: ignore[no-untyped-def]
         await asyncio.sleep(0)
 
 
+async def the_newer_text_is_kept_and_answered(conn, backend: ScriptedBackend) -> None:  # type: ignore[no-untyped-def]
+    await settle(conn)
+    assert conn.session.text == "And three plus three?"
+    await conn.handle(ClientEvent("input_text.commit"))
+    await settle(conn)
+    assert "And three plus three?" in await answered_text(backend)
+
+
 async def test_text_typed_during_the_answer_is_the_text_afterwards() -> None:
     backend = ScriptedBackend(reply, delay=0.02)
     hub = SessionHub(backend, defaults=SessionConfig(mode="output-only"))
@@ -102,11 +110,7 @@ async def test_text_typed_during_the_answer_is_the_text_afterwards() -> None:
     await conn.handle(ClientEvent("input_text.commit"))
     await asyncio.sleep(0.01)  # the answer is being produced
     await conn.handle(ClientEvent("input_text.set", text="And three plus three?", rev=2))
-    await settle(conn)
-    assert conn.session.text == "And three plus three?"
-    await conn.handle(ClientEvent("input_text.commit"))
-    await settle(conn)
-    assert "And three plus three?" in await answered_text(backend)
+    await the_newer_text_is_kept_and_answered(conn, backend)
     await hub.aclose()
 
 
@@ -120,9 +124,5 @@ async def test_an_enter_cancelled_at_once_keeps_the_newest_text() -> None:
     await conn.handle(ClientEvent("input_text.commit"))
     await conn.handle(ClientEvent("input_text.set", text="And three plus three?", rev=2))
     await conn.handle(ClientEvent("response.cancel"))
-    await settle(conn)
-    assert conn.session.text == "And three plus three?"
-    await conn.handle(ClientEvent("input_text.commit"))
-    await settle(conn)
-    assert "And three plus three?" in await answered_text(backend)
+    await the_newer_text_is_kept_and_answered(conn, backend)
     await hub.aclose()
