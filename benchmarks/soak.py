@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import re
 import time
@@ -35,6 +34,7 @@ from server_load import (
     QUESTIONS,
     add_server_arguments,
     check_loopback,
+    cpu_seconds,
     quantile,
     start_server,
 )
@@ -146,9 +146,7 @@ def server_state(http: str, pid: int | None = None) -> dict[str, float]:
         found = re.search(rf"^livemind_{name} (\S+)$", text, re.M)
         out[name] = float(found.group(1)) if found else float("nan")
     if pid is not None:
-        with open(f"/proc/{pid}/stat") as f:  # utime and stime, in clock ticks
-            fields = f.read().rsplit(")", 1)[1].split()
-        out["cpu_s"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        out["cpu_s"] = cpu_seconds(pid)
     return out
 
 

@@ -42,6 +42,15 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         help="embedded engine: parallel sequences (slots) (default %(default)s)",
     )
     g.add_argument(
+        "--host-cache-mib",
+        type=int,
+        default=None,
+        metavar="MIB",
+        help="embedded engine: host memory for prompts evicted from its slots, so that a "
+        "returning conversation skips their prefill (default: llama.cpp's 8192; `serve`: "
+        "1024, or a long-running server grows by 8 GiB; 0: off)",
+    )
+    g.add_argument(
         "--api-key",
         default=None,
         help="API key for a URL model (default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)",
@@ -168,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     from livemind.server.serve import add_serve_arguments
 
     add_serve_arguments(serve)
-    serve.set_defaults(parallel=4, ctx=16384)  # several people at once
+    serve.set_defaults(parallel=4, ctx=16384, host_cache_mib=1024)  # several people at once
 
     sub.add_parser("models", help="list model presets and what is installed")
 
@@ -202,9 +211,7 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     quiet = getattr(args, "json", False)
     progress = None if quiet else ByteProgress("preparing model")
     engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
-    engine.update(_ngram(args))
-    if getattr(args, "host_cache_mib", None) is not None:  # serve's option
-        engine["host_cache_mib"] = args.host_cache_mib
+    engine.update(_ngram(args), host_cache_mib=args.host_cache_mib)
     backend = open_backend(args.model, progress=progress, **engine)
     out = None
     if args.output_model and args.output_model != args.model:

@@ -52,9 +52,11 @@ class OutputStage:
                     text, record = await self._answer(messages, spec, mode, announce)
                     break
                 except BackendError as err:
-                    if err.code != "context_overflow" or not self._trim_history("output"):
-                        raise
-                    announce = False
+                    if err.code == "context_overflow" and self._trim_history("output"):
+                        announce = False
+                        continue  # with less history
+                    self._emit("error", code=err.code, message=err.message, stage="output")
+                    raise
         except BaseException:
             if self.segmenter is turn:
                 self._restore_after_failed_commit(prompt)
@@ -196,10 +198,6 @@ class OutputStage:
         except asyncio.CancelledError:
             if task.cancelled() and not _current_task_cancelling():
                 raise SessionError("cancelled", "the answer was cancelled") from None
-            raise
-        except BackendError as err:
-            if err.code != "context_overflow" or not self._turns:  # else: trimmed, retried
-                self._emit("error", code=err.code, message=err.message, stage="output")
             raise
         finally:
             self._answer_task = None

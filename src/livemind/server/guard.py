@@ -19,11 +19,13 @@ The functions are pure; :class:`SiteGuard` applies them to every ASGI request.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -113,7 +115,7 @@ def origin_allowed(policy: SitePolicy, origin: str | None, host_header: str | No
 
 def refusal(scope: Scope, policy: SitePolicy) -> tuple[int, str, str] | None:
     """(HTTP status, code, message) when the request must be refused, else None."""
-    headers = _headers(scope)
+    headers = Headers(raw=scope.get("headers", []))  # ASGI sends lower-case names
     host = headers.get("host")
     if not host_allowed(policy, host):
         return (
@@ -169,25 +171,11 @@ class SiteGuard:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": code})
             return
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        response = JSONResponse({"error": {"code": code, "message": message}}, status)
+        await response(scope, receive, send)
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-def _has_body(headers: dict[str, str]) -> bool:
+def _has_body(headers: Headers) -> bool:
     return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
 

@@ -127,7 +127,7 @@ async def _complete(
     backend: Backend, chat: ChatRequest, head: dict[str, Any], request: Request
 ) -> Any:
     """The whole answer as one object; the call is cancelled if the client leaves."""
-    collect = asyncio.ensure_future(_collect(backend, chat))
+    collect = asyncio.ensure_future(backend.complete(chat))
     watch = asyncio.ensure_future(_until_disconnected(request))
     try:
         await asyncio.wait((collect, watch), return_when=asyncio.FIRST_COMPLETED)
@@ -138,7 +138,7 @@ async def _complete(
     if collect.cancelled():  # the client left: its call was cancelled, nobody to answer
         return _error(499, "client_closed_request", "the client disconnected")
     try:
-        parts, usage = collect.result()
+        text, usage = collect.result()
     except BackendError as exc:
         return _error(502, exc.code, exc.message)
     return {
@@ -147,21 +147,12 @@ async def _complete(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "".join(parts)},
-                "finish_reason": (usage.finish_reason if usage else None) or "stop",
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": usage.finish_reason or "stop",
             }
         ],
         "usage": _usage(usage),
     }
-
-
-async def _collect(backend: Backend, chat: ChatRequest) -> tuple[list[str], Usage | None]:
-    parts: list[str] = []
-    usage: Usage | None = None
-    async for delta in backend.stream(chat):
-        parts.append(delta.text)
-        usage = delta.usage or usage
-    return parts, usage
 
 
 async def _until_disconnected(request: Request) -> None:

@@ -65,15 +65,6 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--idle-timeout", type=float, default=900.0, help="close idle sessions after s (900)"
     )
-    g.add_argument(
-        "--host-cache-mib",
-        type=int,
-        default=1024,
-        metavar="MIB",
-        help="the embedded engine's host-memory store of prompts evicted from its slots, "
-        "which lets a returning session skip their prefill (default 1024; llama.cpp's own "
-        "default, 8192, lets a long-running server grow by 8 GiB; 0: off)",
-    )
 
 
 def check_exposure(host: str, token: str | None) -> None:
