@@ -11,6 +11,7 @@ from livemind.answer_modes import (
     answer_budget,
     answer_directive,
     looks_numeric,
+    notes_paused_reason,
     question_shape,
     reason_steps,
     resolve_answer_mode,
@@ -78,6 +79,11 @@ def test_auto_notes_stop_on_numeric_text() -> None:
     assert not looks_numeric(CHOICE + "\n(D) 4 of them\n(E) 5")  # options: multiple choice
     assert not solving("auto", "A farm has goats.") and solving("auto", WORD_PROBLEM)
     assert not any(solving(policy, WORD_PROBLEM) for policy in ("facts", "steps", "free"))
+    # a forced reason answer derives from the text whatever its shape (notes made it answer
+    # at once); an explicit note policy still writes notes
+    assert solving("auto", CHOICE, "reason") and not solving("auto", CHOICE, "short")
+    assert not solving("free", CHOICE, "reason")
+    assert "reason" in notes_paused_reason("reason") and "numeric" in notes_paused_reason("auto")
 
 
 def test_partial_note_keeps_only_whole_words() -> None:
@@ -183,6 +189,27 @@ async def test_auto_notes_leave_a_word_problem_to_the_answer() -> None:
     assert last_prewarm[0] == final[0]
     assert final[-1]["content"].startswith(last_prewarm[-1]["content"])
     assert len(last_prewarm[-1]["content"]) > len(WORD_PROBLEM) // 2
+
+
+async def test_forced_reason_derives_a_choice_question_from_the_prefilled_text() -> None:
+    """answer_mode="reason" with auto notes on multiple choice: no inference call, the
+    plain layout prewarmed while typed, and the answer asks for a derivation over it."""
+    backend = ScriptedBackend(_script, prewarm=True)
+    config = SessionConfig(min_len=3, prewarm_min_chars=8, answer_mode="reason")
+    session = LiveSession(backend, config)
+    events: list = []
+    session.on(events.append)
+    for i in range(1, len(CHOICE) + 1):
+        session.set_text(CHOICE[:i])
+        await session.settled()
+    answer = await session.commit()
+    assert not [r for r in backend.requests if is_inference_request(r)]
+    paused = [e for e in events if e.type == "notes.paused"]
+    assert len(paused) == 1 and "reason" in paused[0].data["reason"]
+    final = backend.requests[-1].messages
+    assert answer.answer_mode == "reason" and [m["role"] for m in final] == ["system", "user"]
+    assert final[-1]["content"].startswith(CHOICE + "\n\nSolve it step by step")
+    assert final[-1]["content"].startswith(backend.prewarm_requests[-1].messages[-1]["content"])
 
 
 async def test_a_reason_budget_caps_the_answer_call() -> None:

@@ -105,7 +105,7 @@ def test_cli_demo_json(cli) -> None:
     assert result["inference_calls"] == len(result["actions"]) >= 1
     assert {"segments", "action", "content"} <= set(result["actions"][0])
     assert result["model"] == result["output_model"] == "SmolLM2-135M-Instruct.Q4_1"
-    assert elapsed < 120, f"demo took {elapsed:.0f} s"
+    assert elapsed < 300, f"demo took {elapsed:.0f} s"  # a hang guard, not a speed check
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,12 @@ named quantities that hold whatever the final question is (``goats = 3 * 17 = 51
 worked example; ``steps`` for the next part of a step-by-step solution; ``free`` is the
 earlier wording (any fact or intermediate result); ``auto`` writes ``free`` notes (the
 wording measured on MMLU, BENCHMARKS §5) but none while the text reads like a numeric
-word problem (:func:`looks_numeric`): on GSM-style problems the 1.5B model's notes were
-wrong so often that every answer built on them was worse than one that solves the
-problem from the text (tuning sample, docs/METHOD.md). The answer then uses the plain
-layout (:func:`solving`).
+word problem (:func:`looks_numeric`), nor at all when the answer mode is ``reason``: on
+GSM-style problems the 1.5B model's notes were wrong so often that every answer built on
+them was worse than one that solves the problem from the text (tuning sample,
+docs/METHOD.md), and with notes in the transcript a ``reason`` answer does not reason (it
+answers in ~8 tokens on GSM and on MMLU, BENCHMARKS §6, §7). The answer then uses the
+plain layout (:func:`solving`).
 
 All of this is pure: strings in, strings out.
 """
@@ -50,17 +52,22 @@ def looks_numeric(text: str) -> bool:
     return len(NUMBER.findall(text)) >= 2 and len(OPTION_LINE.findall(text)) < 2
 
 
-def solving(notes: str, text: str) -> bool:
+def solving(notes: str, text: str, answer_mode: str = "auto") -> bool:
     """Whether ``text`` is left to the answer under a note policy: ``auto`` writes no
-    notes on text that :func:`looks_numeric`; the answer then solves it from the text
-    alone, in the plain layout (``formats.solve_messages``), prefilled while typed."""
-    return notes == "auto" and looks_numeric(text)
+    notes when the answer mode is ``reason`` or the text :func:`looks_numeric`; the answer
+    then solves it from the text alone, in the plain layout (``formats.solve_messages``),
+    prefilled while typed."""
+    return notes == "auto" and (answer_mode == "reason" or looks_numeric(text))
 
 
-NOTES_PAUSED_REASON = (
-    "a numeric word problem: no notes (they mislead small models); the text is prefilled "
-    "and the answer solves it step by step at Enter"
-)
+def notes_paused_reason(answer_mode: str) -> str:
+    """Why ``notes="auto"`` writes no notes (the ``notes.paused`` event's text)."""
+    why = (
+        "answer mode reason: the answer derives from the text"
+        if answer_mode == "reason"
+        else "a numeric word problem: no notes (they mislead small models)"
+    )
+    return f"{why}; the text is prefilled and the answer works it out at Enter"
 
 
 def solve_directive(mode: str, budget: int) -> str:

@@ -36,8 +36,9 @@ class SessionConfig:
     seconds and looks complete; Enter on unchanged text adopts it, any edit cancels it.
     ``answer_mode``: ``short``, ``reason`` (a brief derivation of at most
     ``reason_budget`` tokens; 0: ``answer_max_tokens``) or ``auto`` (per turn: ``reason``
-    for numeric word problems); ``notes``: the inference stage's note policy (``facts``
-    or ``free``). See :mod:`livemind.answer_modes`.
+    for numeric word problems); ``notes``: the inference stage's note policy (``auto``,
+    ``facts``, ``steps`` or ``free``; ``auto`` writes none for a ``reason`` answer or a
+    numeric word problem). See :mod:`livemind.answer_modes`.
     """
 
     mode: str = "livemind"

@@ -121,7 +121,7 @@ class OutputStage:
             return baseline_messages(prompt, cfg.answer_instruction, self.history)
         budget = answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens)
         budget = budget if cfg.reason_budget else 0
-        if solving(cfg.notes, prompt):
+        if solving(cfg.notes, prompt, cfg.answer_mode):
             tail = f"{solve_directive(mode, budget)} {cfg.answer_instruction}".strip()
             return solve_messages(prompt.strip(), tail, self.history)
         if cfg.mode == "livemind":

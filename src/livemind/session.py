@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from livemind.answer_modes import NOTES_PAUSED_REASON, solving
+from livemind.answer_modes import notes_paused_reason, solving
 from livemind.answering import Answer, SessionError, Speculation
 from livemind.backends.base import Backend, Message
 from livemind.calls import CallRecord, Clock
@@ -187,11 +187,12 @@ class LiveSession(TypingPhase, OutputStage):
 
     def _announce_notes_policy(self) -> None:
         """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes."""
-        paused = self.config.mode == "livemind" and solving(self.config.notes, self.text)
+        cfg = self.config
+        paused = cfg.mode == "livemind" and solving(cfg.notes, self.text, cfg.answer_mode)
         if paused != self._notes_paused:
             self._notes_paused = paused
             if paused:
-                self._emit("notes.paused", reason=NOTES_PAUSED_REASON)
+                self._emit("notes.paused", reason=notes_paused_reason(cfg.answer_mode))
             else:
                 self._emit("notes.resumed")
 

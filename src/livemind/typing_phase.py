@@ -98,7 +98,7 @@ class TypingPhase:
         done = max(self.memory.seen_upto, self._failed_upto)
         if len(self.segmenter.segments) <= done:
             return False
-        return not solving(self.config.notes, self.text)
+        return not solving(self.config.notes, self.text, self.config.answer_mode)
 
     def _next_job(self) -> _Job | None:
         """The next typing-phase call: inference first, then prewarm, else None (also
@@ -248,7 +248,7 @@ class TypingPhase:
     def _prewarm_messages(self, cut: int) -> list[Message]:
         """The start of the next call's prompt, with the text up to ``cut``."""
         cfg = self.config
-        if cfg.mode != "baseline" and solving(cfg.notes, self.text):
+        if cfg.mode != "baseline" and solving(cfg.notes, self.text, cfg.answer_mode):
             return solve_messages(self.text[:cut].strip(), "", self.history)
         if cfg.mode != "livemind":
             return self._answer_messages(self.text[:cut])
