@@ -1,4 +1,6 @@
-"""``livemind chat``: an interactive terminal conversation with simultaneous inference.
+"""``livemind chat --lines``: the line-by-line chat, for pipes and scripts (the default
+when input or output is not a terminal; on a terminal ``livemind.chat_tui`` reads every
+keystroke).
 
 Each line you enter is streamed into the prompt (the model starts thinking on it at
 once); an empty line sends the prompt; the answer streams; the conversation keeps its

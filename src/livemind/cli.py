@@ -108,7 +108,8 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         "--answer-mode",
         default=SessionConfig().answer_mode,
         choices=ANSWER_MODES,
-        help="short: answer at once from the notes; reason: a brief derivation first; "
+        help="short: answer at once from the notes; reason: a brief derivation first "
+        "(over the text alone with --notes auto); "
         f"auto: reason for numeric word problems (default {SessionConfig().answer_mode})",
     )
     g.add_argument(
@@ -122,9 +123,10 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         "--notes",
         default=SessionConfig().notes,
         choices=NOTE_POLICIES,
-        help="what notes hold: auto (free notes, but none on a numeric word problem, "
-        "which the answer then solves from the text), facts (named values), steps (a "
-        f"running solution), free (any intermediate result) (default {SessionConfig().notes})",
+        help="what notes hold: auto (free notes, but none on a numeric word problem or "
+        "with --answer-mode reason: the answer then solves it from the text), facts "
+        "(named values), steps (a running solution), free (any intermediate result) "
+        f"(default {SessionConfig().notes})",
     )
 
 
@@ -167,9 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
 
-    chat = sub.add_parser("chat", help="interactive multi-turn chat in the terminal")
+    chat = sub.add_parser(
+        "chat", help="interactive multi-turn chat in the terminal; the model reads every key"
+    )
     _add_model_options(chat)
     _add_session_options(chat)
+    chat.add_argument(
+        "--lines",
+        action="store_true",
+        help="read whole lines instead of keystrokes (an empty line sends; the default "
+        "when input or output is not a terminal)",
+    )
 
     serve = sub.add_parser("serve", help="the live protocol server and browser playground")
     _add_model_options(serve)
@@ -288,10 +298,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from livemind.server.serve import run_serve
 
                 run_serve(args, backend, out, _session_config(args))
-            else:
+            elif args.lines or not (sys.stdin.isatty() and sys.stdout.isatty()):
                 from livemind.chat import chat_loop
 
                 asyncio.run(chat_loop(backend, out, _session_config(args)))
+            else:
+                from livemind.chat_tui import live_chat
+
+                asyncio.run(live_chat(backend, out, _session_config(args)))
         finally:
             asyncio.run(_close(backend, out))
         return 0
