@@ -15,6 +15,7 @@ from browser_support import (
     browser_required,
     chromium_or_skip,
     find_browser,
+    playwright_chromium,
 )
 
 
@@ -82,3 +83,18 @@ def test_the_flag_off(flag: str) -> None:
     assert not browser_required({REQUIRE_ENV: flag})
     with pytest.raises(pytest.skip.Exception):
         chromium_or_skip({OVERRIDE_ENV: "/nonexistent", REQUIRE_ENV: flag})
+
+
+def test_playwrights_own_chromium_is_found_where_playwright_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real playwright driver, pointed at an empty browser folder: it names a path
+    there (downloading nothing); once a browser is at that path, the lookup uses it."""
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    own = playwright_chromium()
+    assert own is not None and Path(own).is_relative_to(tmp_path)
+    missing = str(tmp_path / "no-debian-chromium")
+    assert find_browser({}, missing).path is None
+    Path(own).parent.mkdir(parents=True)
+    executable(Path(own))
+    assert chromium_or_skip({}, missing) == own
