@@ -34,7 +34,7 @@ demo: setup
 
 test: setup-test
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -rs
 
 lint: setup-test
 	$(VENV)/bin/ruff check src tests benchmarks

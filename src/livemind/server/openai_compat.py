@@ -1,6 +1,11 @@
-"""``POST /v1/chat/completions``: a complete prompt answered through the server's engine,
-in the OpenAI chat format (streaming as SSE chunks, or one JSON object), so existing
-clients can point at livemind. No simultaneous inference here: the prompt is complete.
+"""The OpenAI-compatible routes, so existing clients (the ``openai`` SDK and the tools
+built on it) can point at livemind:
+
+- ``POST /v1/chat/completions``: a complete prompt answered through the server's engine,
+  in the OpenAI chat format (streaming as SSE chunks, or one JSON object). No
+  simultaneous inference here: the prompt is complete;
+- ``GET /v1/models`` and ``GET /v1/models/{id}``: the model(s) the server serves, in
+  OpenAI's list and model shapes (most clients call this first).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from livemind.server.hub import HubError, SessionHub
 from livemind.server.protocol import is_valid_unicode
 
 ROLES = ("system", "user", "assistant")
+OWNED_BY = "livemind"
 MAX_TOKENS = 4096
 MAX_STOP = 8  # stop strings per request (OpenAI takes 4)
 MAX_STOP_CHARS = 256
@@ -90,6 +96,32 @@ def _usage(usage: Usage | None) -> dict[str, Any]:
     if u.cached_tokens is not None:
         out["prompt_tokens_details"] = {"cached_tokens": u.cached_tokens}
     return out
+
+
+def served_models(hub: SessionHub) -> list[str]:
+    """The ids of the models the server answers with: the engine's, then the output
+    stage's when it is a different one (empty names left out)."""
+    names = hub.models()
+    ids = [names["model"], names["output_model"]]
+    return [m for i, m in enumerate(ids) if m and m not in ids[:i]]
+
+
+def _model_card(model_id: str, created: int) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": created, "owned_by": OWNED_BY}
+
+
+def list_models(hub: SessionHub, created: int) -> dict[str, Any]:
+    """``GET /v1/models``: OpenAI's list shape; ``created`` is the server's start time."""
+    return {"object": "list", "data": [_model_card(m, created) for m in served_models(hub)]}
+
+
+def retrieve_model(hub: SessionHub, model_id: str, created: int) -> Any:
+    """``GET /v1/models/{id}``: that model's card, or 404 ``model_not_found`` in OpenAI's
+    error shape when the server does not serve it."""
+    if model_id in served_models(hub):
+        return _model_card(model_id, created)
+    message = f"The model {model_id!r} does not exist; this server serves {served_models(hub)}"
+    return _error(404, "model_not_found", message, param="model")
 
 
 async def chat_completions(hub: SessionHub, request: Request) -> Any:
@@ -185,7 +217,12 @@ async def _chunks(
 
 
 def _error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    param: str | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "type": "invalid_request_error"}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    """OpenAI's error shape: ``{error: {message, type, param, code}}``."""
+    error = {"code": code, "message": message, "type": "invalid_request_error", "param": param}
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
