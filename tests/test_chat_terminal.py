@@ -4,7 +4,7 @@ smollm2-135m: notes appear within a single line before Enter, then the answer; C
 cancels an answer and gives the text back; Ctrl-D leaves.
 
 tmux is a Debian package (`apt-get install tmux`); where it is missing the test is
-skipped with that command, unless ``LIVEMIND_REQUIRE_TOOLS=1`` (set by ``.ci/run``)
+skipped with that command, unless ``LIVEMIND_REQUIRE_TMUX=1`` (set by ``.ci/run``)
 makes a missing tool a failure."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _tmux() -> str:
     path = shutil.which("tmux")
     if path is None:
         message = "tmux is missing: install it to run this test (apt-get install tmux)"
-        if os.environ.get("LIVEMIND_REQUIRE_TOOLS") == "1":
+        if os.environ.get("LIVEMIND_REQUIRE_TMUX", "") not in ("", "0"):
             pytest.fail(message)
         pytest.skip(message)
     return path
