@@ -23,13 +23,13 @@ import argparse
 import asyncio
 import json
 import random
-import re
 import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from server_load import (
     QUESTIONS,
     add_server_arguments,
@@ -136,15 +136,26 @@ async def typist(url: str, seed: int, log: Log, t0: float, until: float) -> None
         await asyncio.sleep(rng.uniform(0.5, 2.0))
 
 
+STATE_SAMPLES = {  # our name for it -> the /metrics sample it is read from
+    "process_resident_bytes": "process_resident_memory_bytes",
+    "event_loop_tasks": "livemind_event_loop_tasks",
+    "sessions_active": "livemind_sessions_active",
+    "calls_total": "livemind_calls_total",
+}
+
+
 def server_state(http: str, pid: int | None = None) -> dict[str, float]:
     """Resident memory, loop tasks, sessions and engine calls so far from /metrics; the
     server's CPU seconds so far when its process is ours (``pid``)."""
     with urllib.request.urlopen(http + "/metrics", timeout=10) as resp:
         text = resp.read().decode()
-    out = {}
-    for name in ("process_resident_bytes", "event_loop_tasks", "sessions_active", "calls_total"):
-        found = re.search(rf"^livemind_{name} (\S+)$", text, re.M)
-        out[name] = float(found.group(1)) if found else float("nan")
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if not s.labels
+    }
+    out = {key: samples.get(name, float("nan")) for key, name in STATE_SAMPLES.items()}
     if pid is not None:
         out["cpu_s"] = cpu_seconds(pid)
     return out

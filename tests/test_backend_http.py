@@ -158,6 +158,9 @@ def _sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
     return out + (b"data: [DONE]\n\n" if done else b"")
 
 
+OVERFLOW = "the request exceeds the available context size, try increasing it"
+SEPARATED = ["one\u2028two", " three\u0085four", "\u2029five"]
+
 MALFORMED: dict[str, Any] = {
     "null_choice": [None],
     "delta_list": [{"index": 0, "delta": ["Hel"]}],
@@ -268,6 +271,22 @@ def _handler(state: Canned) -> type[BaseHTTPRequestHandler]:
             elif mode in MALFORMED:  # garbage where a choice should be
                 data = _sse({"choices": MALFORMED[mode]}, done=False)
                 self._send(200, data, "text/event-stream")
+            elif mode == "legacy_error":  # llama-server before Sept. 2025: an `error:` field
+                err = {"code": 400, "message": OVERFLOW, "type": "exceed_context_size_error"}
+                data = b"error: " + json.dumps(err).encode() + b"\n\ndata: [DONE]\n\n"
+                self._send(200, data, "text/event-stream")
+            elif mode == "named_error":  # an SSE event named "error"
+                err = {"error": {"code": 500, "message": "quota gone", "type": "server_error"}}
+                data = b"event: error\ndata: " + json.dumps(err).encode() + b"\n\n"
+                self._send(200, data, "text/event-stream")
+            elif mode == "separators":  # raw U+2028 / U+0085 in tokens, CRLF, ping, ids
+                parts = [{"choices": [{"index": 0, "delta": {"content": c}}]} for c in SEPARATED]
+                parts.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                data = b": ping\r\n\r\n" + b"".join(
+                    b"id: %d\r\ndata: %s\r\n\r\n" % (k, json.dumps(p, ensure_ascii=False).encode())
+                    for k, p in enumerate(parts)
+                )
+                self._send(200, data + b"data: [DONE]\r\n\r\n", "text/event-stream; charset=utf-8")
             elif mode == "json":  # a server that ignores "stream"
                 reply = {
                     "choices": [
@@ -402,6 +421,8 @@ async def test_prewarm_vllm_and_sglang_bodies(canned: tuple[str, Canned]) -> Non
         ("broken", "server_error", "broke"),
         ("truncated", "server_error", "ended before the reply was complete"),
         ("midstream_error", "server_error", "slot crashed"),
+        ("legacy_error", "context_overflow", OVERFLOW),
+        ("named_error", "server_error", "quota gone"),
         ("null_choice", "server_error", "malformed reply (a choice is None"),
         ("delta_list", "server_error", "malformed reply ('delta' is ['Hel']"),
         ("content_number", "server_error", "malformed reply (content is 7"),
@@ -418,6 +439,14 @@ async def test_error_responses(
     assert needle in err.value.message
     state.mode = "ok"  # and the backend is still usable
     assert (await backend.complete(Request(user("hi"))))[0] == "Hello world"
+
+
+async def test_sse_lines_end_only_at_cr_or_lf(canned_backend: tuple[OpenAIBackend, Canned]) -> None:
+    backend, state = canned_backend
+    state.mode = "separators"
+    text, usage = await backend.complete(Request(user("hi")))
+    assert text == "".join(SEPARATED)
+    assert usage.finish_reason == "stop"
 
 
 async def test_non_streaming_json_reply(canned_backend: tuple[OpenAIBackend, Canned]) -> None:

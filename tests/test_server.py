@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.guard import SitePolicy
+from livemind.server.metrics import CONTENT_TYPE_LATEST
 
 pytestmark = pytest.mark.model
 
@@ -144,8 +145,10 @@ def test_disconnect_cancels_calls_and_frees_the_session(client) -> None:
         ws.send_json({"type": "input_text.set", "text": "Write a very long story about a cat."})
         ws.send_json({"type": "input_text.commit"})
         until(ws, "response.output_text.delta")
-        assert hub.metrics.calls_in_flight >= 1
-    assert wait_for(lambda: not hub.connections and hub.metrics.calls_in_flight == 0)
+        assert hub.metrics.value("livemind_calls_in_flight") >= 1
+    assert wait_for(
+        lambda: not hub.connections and hub.metrics.value("livemind_calls_in_flight") == 0
+    )
 
 
 def test_sse_route(client) -> None:
@@ -202,8 +205,22 @@ def test_health_and_metrics(client) -> None:
         ws.send_json({"type": "input_text.set", "text": "What is 2 + 2?"})
         ws.send_json({"type": "input_text.commit"})
         until(ws, "response.done")
-    text = client.get("/metrics").text
-    assert "livemind_answers_total 1" in text
-    assert 'livemind_answer_latency_seconds_bucket{le="+Inf"} 1' in text
-    evaluated = re.search(r"^livemind_prompt_tokens_evaluated_total (\d+)$", text, re.M)
-    assert evaluated and int(evaluated.group(1)) > 0
+    resp = client.get("/metrics")
+    assert resp.headers["content-type"] == CONTENT_TYPE_LATEST
+    found = dict(
+        (m.group(1), float(m.group(2)))
+        for m in re.finditer(r"^(\w+(?:\{.*\})?) (\S+)$", resp.text, re.M)
+    )
+    assert found["livemind_answers_total"] == 1
+    assert found['livemind_answer_latency_seconds_bucket{le="+Inf"}'] == 1
+    assert found["livemind_prompt_tokens_evaluated_total"] > 0
+    assert found["livemind_sessions_total"] == 1 and found["livemind_sessions_active"] == 0
+    assert found["livemind_calls_total"] >= 1 and found["livemind_event_loop_tasks"] >= 1
+    assert found["process_resident_memory_bytes"] > 2**20  # the process collector
+
+
+def test_each_app_keeps_its_own_metrics(llama_backend) -> None:
+    first, second = (create_app(llama_backend, site=TEST_SITE) for _ in range(2))
+    first.state.hub.metrics.error("unauthorized")
+    assert first.state.hub.metrics.value("livemind_errors_total", code="unauthorized") == 1
+    assert second.state.hub.metrics.value("livemind_errors_total", code="unauthorized") is None

@@ -141,7 +141,7 @@ async def drive(messages: list[str | bytes]) -> None:
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     del last_text
     await hub.aclose()
-    assert not hub.connections and hub.metrics.sessions_active == 0
+    assert not hub.connections and hub.metrics.value("livemind_sessions_active") == 0
 
 
 @settings(

@@ -1,40 +1,57 @@
-"""A tiny progress bar for long byte-level work (assembling and verifying model files)."""
+"""A tqdm byte bar fed by ``progress(done, total)`` calls (assembling and verifying models).
+
+:mod:`livemind.models` reports progress as ``(done_bytes, total_bytes)`` per chunk; this
+turns those calls into tqdm bars, one per hashing pass.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
+
+from tqdm import tqdm
 
 
 class ByteProgress:
-    """Callable ``(done_bytes, total_bytes)`` that draws a bar on stderr.
+    """Callable ``(done_bytes, total_bytes)`` that draws a tqdm bar on ``out`` (stderr).
 
-    Draws at most ~10 times a second; on a non-terminal it prints one line at the end.
+    On a terminal the bar is live; elsewhere (a log, a pipe) each pass writes one line
+    when it finishes. A pass ends when ``done`` reaches ``total``; a call with a smaller
+    ``done`` or another ``total`` starts a new bar.
     """
 
     def __init__(self, label: str, out: TextIO = sys.stderr) -> None:
         self.label = label
         self.out = out
-        self._last = 0.0
-        self._t0 = time.perf_counter()
+        self._bar: tqdm | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        finished = total > 0 and done >= total
-        if not finished and now - self._last < 0.1:
-            return
-        self._last = now
-        frac = done / total if total else 1.0
-        mb, total_mb = done / 1e6, total / 1e6
-        rate = mb / max(now - self._t0, 1e-9)
-        if self.out.isatty():
-            bar = "#" * int(frac * 30)
-            self.out.write(
-                f"\r{self.label} [{bar:<30}] {mb:7.0f}/{total_mb:.0f} MB {rate:5.0f} MB/s"
-            )
-            if finished:
-                self.out.write("\n")
-        elif finished:
-            self.out.write(f"{self.label}: {total_mb:.0f} MB done ({rate:.0f} MB/s)\n")
-        self.out.flush()
+        bar = self._bar
+        if bar is None or done < bar.n or total != bar.total:
+            if bar is not None:
+                bar.close()
+            bar = self._bar = self._new_bar(total)
+        bar.update(done - bar.n)
+        if done >= total:
+            if not self._live():
+                self.out.write(f"{bar}\n")  # the one line a log gets
+                self.out.flush()
+            bar.close()
+            self._bar = None
+
+    def _live(self) -> bool:
+        return bool(getattr(self.out, "isatty", lambda: False)())
+
+    def _new_bar(self, total: int) -> tqdm:
+        live = self._live()
+        return tqdm(
+            total=total,
+            desc=self.label,
+            unit="B",
+            unit_scale=True,
+            file=self.out,
+            ascii=not live,
+            dynamic_ncols=live,
+            # off a terminal, draw nothing until the final line above
+            delay=0 if live else float("inf"),
+        )

@@ -1,7 +1,8 @@
 """OpenAI-compatible HTTP backend (llama-server, vLLM, SGLang, routers, OpenAI itself).
 
 Streams ``POST {api}/chat/completions`` as server-sent events with
-``stream_options.include_usage`` and turns the chunks into :class:`Delta` items.
+``stream_options.include_usage`` (read by httpx-sse, see :mod:`._sse`) and turns the
+chunks into :class:`Delta` items.
 
 URLs: ``base_url`` may be given with or without the API version segment. If its path
 ends in ``/v<N>`` (``http://host:8080/v1``, ``https://api.example.com/openai/v1``) it is
@@ -38,6 +39,7 @@ from typing import Any
 import httpx
 
 from ._llama_probe import probe_llama
+from ._sse import EventStream
 from ._usage import choice_parts, error_from_json, parse_usage
 from .affinity import SlotMap, hold_slot
 from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
@@ -265,47 +267,39 @@ class OpenAIBackend(Backend):
                 if resp.status_code >= 400:
                     raw = await resp.aread()
                     raise self._http_error(resp.status_code, raw, resp.headers)
-                ctype = resp.headers.get("content-type", "")
-                if "text/event-stream" not in ctype:
+                if "text/event-stream" not in resp.headers.get("content-type", ""):
                     # a server that ignored "stream": one JSON response
-                    raw = await resp.aread()
-                    for delta in self._from_json_response(raw):
+                    for delta in self._from_json_response(await resp.aread()):
                         yield delta
                     return
                 started = time.monotonic()
-                async for line in resp.aiter_lines():
-                    if time.monotonic() - started > self.deadline:
-                        raise BackendError(
-                            "timeout", f"{url} took longer than the {self.deadline:g} s deadline"
-                        )
-                    if not line or line.startswith(":"):
-                        continue
-                    field, _, value = line.partition(":")
-                    value = value.strip()
-                    if field == "error":
-                        raise self._error_payload(value)
-                    if field != "data":
-                        continue
-                    if value == "[DONE]":
-                        done = True
-                        break
-                    try:
-                        chunk = json.loads(value)
-                    except ValueError as exc:
-                        raise BackendError(
-                            "server_error", f"{url} sent a malformed stream chunk: {value[:200]!r}"
-                        ) from exc
-                    if not isinstance(chunk, dict):
-                        continue
-                    if "error" in chunk:
-                        raise error_from_json(chunk, where=self.api_url)
-                    text, reason = self._choices(chunk, "delta")
-                    finish_reason = reason or finish_reason
-                    if text:
-                        yield Delta(text=text)
-                    parsed = parse_usage(chunk)
-                    if parsed is not None:
-                        usage = parsed
+                stream = EventStream(resp)
+                async with contextlib.aclosing(stream.events()) as events:
+                    async for sse in events:
+                        if time.monotonic() - started > self.deadline:
+                            raise BackendError(
+                                "timeout",
+                                f"{url} took longer than the {self.deadline:g} s deadline",
+                            )
+                        if sse.event == "error":
+                            raise self._error_payload(sse.data)
+                        if not sse.data:  # a keep-alive or an id-only event
+                            continue
+                        if sse.data == "[DONE]":
+                            done = True
+                            break
+                        chunk = self._chunk(sse.data, url)
+                        if not isinstance(chunk, dict):
+                            continue
+                        if "error" in chunk:
+                            raise error_from_json(chunk, where=self.api_url)
+                        text, reason = self._choices(chunk, "delta")
+                        finish_reason = reason or finish_reason
+                        if text:
+                            yield Delta(text=text)
+                        parsed = parse_usage(chunk)
+                        if parsed is not None:
+                            usage = parsed
         except BackendError:
             raise
         except httpx.TimeoutException as exc:
@@ -316,11 +310,22 @@ class OpenAIBackend(Backend):
             detail = str(exc) or type(exc).__name__
             raise BackendError("server_error", f"stream from {url} broke: {detail}") from exc
 
-        if not done and finish_reason is None and usage is None:
-            raise BackendError(
-                "server_error", f"stream from {url} ended before the reply was complete"
-            )
+        if finish_reason is None and usage is None:
+            if (legacy := stream.legacy_error()) is not None:
+                raise self._error_payload(legacy)
+            if not done:
+                raise BackendError(
+                    "server_error", f"stream from {url} ended before the reply was complete"
+                )
         yield Delta(usage=self._finish(usage, finish_reason))
+
+    def _chunk(self, data: str, url: str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise BackendError(
+                "server_error", f"{url} sent a malformed stream chunk: {data[:200]!r}"
+            ) from exc
 
     def _finish(self, usage: Usage | None, finish_reason: str | None) -> Usage:
         if usage is None:

@@ -10,7 +10,7 @@ Routes:
   clients without WebSockets;
 - ``POST /v1/chat/completions``: a plain OpenAI-compatible endpoint on the same engine;
   ``GET /v1/models`` (and ``/v1/models/{id}``) lists the model(s) it serves;
-- ``GET /health``, ``GET /metrics`` (Prometheus text).
+- ``GET /health``, ``GET /metrics`` (Prometheus text, :mod:`livemind.server.metrics`).
 
 With a token set, every ``/v1`` route and ``/metrics`` need ``Authorization: Bearer
 TOKEN`` (or ``?token=TOKEN``, for browsers' WebSocket and EventSource). Every request
@@ -29,7 +29,7 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from livemind.backends.base import Backend
@@ -37,7 +37,7 @@ from livemind.config import SessionConfig
 from livemind.server.guard import SiteGuard, SitePolicy
 from livemind.server.http_io import BodyTooLarge, HeldStreamingResponse, read_body
 from livemind.server.hub import CLOSE, HubError, Limits, LiveConnection, SessionHub
-from livemind.server.metrics import MeteredBackend, Metrics
+from livemind.server.metrics import CONTENT_TYPE_LATEST, MeteredBackend, Metrics
 from livemind.server.openai_compat import chat_completions, list_models, retrieve_model
 from livemind.server.protocol import ProtocolError, decode_json, event_from_dict, parse_event
 
@@ -105,8 +105,7 @@ def create_app(
     async def get_metrics(request: Request) -> Any:
         if not authorized(request.headers, request.query_params):
             return denied()
-        text = metrics.render(loop_tasks=len(asyncio.all_tasks()))
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:

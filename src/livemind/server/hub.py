@@ -94,8 +94,8 @@ class SessionHub:
         self._check_room(client)
         conn = LiveConnection(self, uuid.uuid4().hex[:16], client, attached)
         self.connections[conn.session_id] = conn
-        self.metrics.sessions_active = len(self.connections)
-        self.metrics.sessions_total += 1
+        self.metrics.sessions_active.set(len(self.connections))
+        self.metrics.sessions.inc()
         conn.send("session.created", session=conn.settings(), **self.models())
         return conn
 
@@ -106,7 +106,7 @@ class SessionHub:
     async def close(self, conn: LiveConnection) -> None:
         await conn.close()
         self.connections.pop(conn.session_id, None)
-        self.metrics.sessions_active = len(self.connections)
+        self.metrics.sessions_active.set(len(self.connections))
 
     def close_soon(self, conn: LiveConnection, code: str, message: str) -> None:
         """Tell the client why (best effort), then close its session in the background."""
