@@ -109,6 +109,8 @@ def test_json_form_round_trips_and_is_rounded() -> None:
         "call_id": 5,
     }
     assert data["keys"][-1] == [10.0, 40]
+    again = Timeline.from_dict(data)
+    assert again.to_dict() == data and again.latencies() == timeline().latencies()
 
 
 def test_speculative_answer_starts_before_enter_and_a_discarded_one_is_shown() -> None:

@@ -140,6 +140,16 @@ class Timeline:
             "marks": [{k: _r(v) for k, v in asdict(m).items()} for m in self.marks],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Timeline:
+        """The inverse of :meth:`to_dict` (up to its rounding)."""
+        return cls(
+            keys=[(t, n) for t, n in data["keys"]],
+            spans=[Span(**s) for s in data["spans"]],
+            marks=[Mark(**m) for m in data["marks"]],
+            enter=data["enter"],
+        )
+
 
 def _r(v: Any) -> Any:
     return round(v, 3) if isinstance(v, float) else v

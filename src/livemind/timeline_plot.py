@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from livemind.timeline import LANES, Span, Timeline
 
@@ -53,16 +54,19 @@ def plot_timeline(timeline: Timeline, path: Path, *, title: str, subtitle: str =
     FigureCanvasAgg(fig)
     whole, close = fig.subplots(1, 2, width_ratios=[2.1, 1])
     end = timeline.end
-    enter = timeline.enter if timeline.enter is not None else end
-    after = max(end - enter, 0.2)
-    windows = ((whole, -0.02 * end, end * 1.02), (close, enter - max(0.6, 0.6 * after), end))
-    for ax, lo, hi in windows:
-        hi += 0.03 * (hi - lo)
+    for ax, (lo, hi) in ((whole, (-0.02 * end, end * 1.03)), (close, _close_up(timeline))):
         ax.set_xlim(lo, hi)
         _draw(ax, timeline, min_width=(hi - lo) / 600)
+        for s in timeline.spans:
+            if s.kind in ANSWER_COLOURS and s.end > hi and timeline.enter is not None:
+                y, full = ROW[s.lane], s.end - timeline.enter
+                ax.text(hi, y, f"on to {full:.1f} s \u2192 ", color="white", fontsize=8,
+                        ha="right", va="center", fontweight="bold")  # fmt: skip
     whole.set_yticks([ROW[lane] for lane in LANES], [NAMES[lane] for lane in LANES])
     close.set_yticks([ROW[lane] for lane in LANES], _summaries(timeline))
     close.yaxis.tick_right()
+    whole.set_xlabel("seconds since the first key")
+    _from_enter(close, timeline.enter)
     whole.set_title("the whole turn", fontsize=10)
     close.set_title("around Enter", fontsize=10)
     fig.suptitle(title + (f"\n{subtitle}" if subtitle else ""), fontsize=11)
@@ -70,9 +74,35 @@ def plot_timeline(timeline: Timeline, path: Path, *, title: str, subtitle: str =
     fig.savefig(path, dpi=DPI)
 
 
+def _close_up(tl: Timeline) -> tuple[float, float]:
+    """From shortly before Enter to the last answer token, or, when the answers stream for
+    long, to a while after the later first token (the bars then run on past the edge)."""
+    enter = tl.enter if tl.enter is not None else tl.end
+    answers = [s for s in tl.spans if s.kind in ANSWER_COLOURS]
+    post = max([s.end for s in answers], default=tl.end) - enter
+    firsts = [s.first_token - enter for s in answers if s.first_token is not None]
+    if firsts:
+        post = min(post, max(3.0, 2.5 * max(firsts)))
+    post = max(post, 0.2)
+    return enter - 0.6 * post, enter + 1.03 * post
+
+
+def _from_enter(ax: Axes, enter: float | None) -> None:
+    """Label the close-up's axis in seconds from Enter."""
+    if enter is None:
+        return
+    lo, hi = ax.get_xlim()
+    ticks = [
+        t
+        for t in MaxNLocator(nbins=7, steps=[1, 2, 5, 10]).tick_values(lo - enter, hi - enter)
+        if lo <= t + enter <= hi
+    ]
+    ax.set_xticks([enter + t for t in ticks], [f"{t:g}" for t in ticks])
+    ax.set_xlabel("seconds from Enter")
+
+
 def _draw(ax: Axes, tl: Timeline, min_width: float) -> None:
     ax.set_ylim(-0.6, len(LANES) - 0.4)
-    ax.set_xlabel("seconds since the first key")
     ax.grid(True, axis="x", alpha=0.3)
     for y in range(len(LANES) - 1):
         ax.axhline(y + 0.5, color="#e0e0e0", linewidth=0.8)
