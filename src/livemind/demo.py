@@ -77,7 +77,7 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
     if plot_timeline is not None and opts.plot is not None:
         clock = "virtual clock" if opts.fast else "real time"
         title = f"LiveMind vs baseline: one question typed at {opts.cpm:g} characters/minute"
-        subtitle = f"model {final_backend.model}, {clock}; bars: model calls"
+        subtitle = f"model {final_backend.model}, {clock}"
         plot_timeline(timeline, opts.plot, title=title, subtitle=subtitle)
     if opts.as_json:
         json.dump(result, sys.stdout, indent=2)

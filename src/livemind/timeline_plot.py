@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from livemind.timeline import LANES, Span, Timeline
 
 DPI = 120
+CLOSE_UP_S = 10.0  # answers that end within this after Enter are shown whole in the close-up
 ROW = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}  # typing on top
 NAMES = {
     "typing": "text typed",
@@ -76,13 +77,14 @@ def plot_timeline(timeline: Timeline, path: Path, *, title: str, subtitle: str =
 
 def _close_up(tl: Timeline) -> tuple[float, float]:
     """From shortly before Enter to the last answer token, or, when the answers stream for
-    long, to a while after the later first token (the bars then run on past the edge)."""
+    long (past ``CLOSE_UP_S`` and 4× the later first token), to a while after the later
+    first token (the bars then run on past the edge)."""
     enter = tl.enter if tl.enter is not None else tl.end
     answers = [s for s in tl.spans if s.kind in ANSWER_COLOURS]
     post = max([s.end for s in answers], default=tl.end) - enter
     firsts = [s.first_token - enter for s in answers if s.first_token is not None]
-    if firsts:
-        post = min(post, max(3.0, 2.5 * max(firsts)))
+    if firsts and post > max(CLOSE_UP_S, 4 * max(firsts)):
+        post = max(3.0, 2.5 * max(firsts))
     post = max(post, 0.2)
     return enter - 0.6 * post, enter + 1.03 * post
 
