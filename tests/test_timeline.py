@@ -4,6 +4,7 @@ test double), and the PNG drawn from it."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -214,3 +215,13 @@ def test_plot_writes_a_readable_png(tmp_path: Path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = imread(path).shape
     assert 1200 <= width <= 2000 and 450 <= height <= 900
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from livemind.demo import _plotter
+
+    for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "livemind.timeline_plot", raising=False)
+    with pytest.raises(ValueError, match=r"--plot needs matplotlib.*livemind\[eval\]"):
+        _plotter()
