@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from livemind.answer_modes import ANSWER_MODES, NOTE_POLICIES
 from livemind.backends import open_backend
@@ -168,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not wait for the typing in real time (virtual clock)",
     )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="draw the timeline (typing, model calls, Enter, answers) to this PNG "
+        "(needs matplotlib: the eval extra)",
+    )
 
     chat = sub.add_parser(
         "chat", help="interactive multi-turn chat in the terminal; the model reads every key"
@@ -292,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     fast=args.fast,
                     as_json=args.json,
                     config=_session_config(args, DEMO_ANSWER_INSTRUCTION),
+                    plot=args.plot,
                 )
                 asyncio.run(run_demo(backend, out, opts))
             elif args.command == "serve":

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
 from livemind.console import ConsoleView
-from livemind.eval.typing import TypedAnswer, type_and_commit
+from livemind.eval.typing import TypedAnswer, VirtualClock, type_and_commit
 from livemind.session import LiveSession
+from livemind.timeline import Stamped, Timeline, TimelineRecorder, build_timeline
 
 DEMO_QUESTION = (
     "A farmer keeps 17 sheep and buys three times as many goats as sheep. "
@@ -32,12 +34,18 @@ class DemoOptions:
     fast: bool = False
     as_json: bool = False
     config: SessionConfig = SessionConfig(answer_instruction=DEMO_ANSWER_INSTRUCTION)
+    plot: Path | None = None  # write the timeline picture (PNG) there
 
 
 async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoOptions) -> dict:
-    """Run LiveMind then the baseline on ``opts.question``; print and return the result."""
+    """Run LiveMind then the baseline on ``opts.question``; print and return the result
+    (with its ``timeline``; drawn to ``opts.plot`` when set)."""
+    plot_timeline = _plotter() if opts.plot is not None else None
     view = None if opts.as_json else ConsoleView()
-    live = LiveSession(backend, opts.config, output_backend=output_backend)
+    # both sessions run on a VirtualClock: with --fast their timestamps follow the typing
+    live = LiveSession(backend, opts.config, output_backend=output_backend, clock=VirtualClock())
+    recorder = TimelineRecorder(live.clock)
+    live.on(recorder)
     if view is not None:
         live.on(view)
         clock = "virtual clock, no real waiting" if opts.fast else "real time"
@@ -53,7 +61,9 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
 
     base_cfg = opts.config.conventional_baseline()
     final_backend = output_backend or backend
-    baseline = LiveSession(final_backend, base_cfg)
+    baseline = LiveSession(final_backend, base_cfg, clock=VirtualClock())
+    base_recorder = TimelineRecorder(baseline.clock)
+    baseline.on(base_recorder)
     if view is not None:
         view.show_segments = False  # the baseline sees the complete text at once
         baseline.on(view)
@@ -61,13 +71,41 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
     base = await type_and_commit(baseline, opts.question, cpm=opts.cpm, fast=True)
     await baseline.aclose()
 
+    timeline = demo_timeline(typed, recorder.events, base, base_recorder.events)
     result = _result(opts, backend, final_backend, typed, base)
+    result["timeline"] = timeline.to_dict()
+    if plot_timeline is not None and opts.plot is not None:
+        clock = "virtual clock" if opts.fast else "real time"
+        title = f"LiveMind vs baseline: one question typed at {opts.cpm:g} characters/minute"
+        subtitle = f"model {final_backend.model}, {clock}"
+        plot_timeline(timeline, opts.plot, title=title, subtitle=subtitle)
     if opts.as_json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         _print_comparison(result)
+        if opts.plot is not None:
+            print(f"\n  timeline: {opts.plot}")
     return result
+
+
+def demo_timeline(
+    live: TypedAnswer, events: list[Stamped], base: TypedAnswer, base_events: list[Stamped]
+) -> Timeline:
+    """The turn's timeline from both runs' stamped events (each on its session's clock)."""
+    keys = [(live.started_s + t, len(text)) for t, text in live.keys]
+    return build_timeline(
+        events, enter=live.enter_s, keys=keys, baseline=base_events, baseline_enter=base.enter_s
+    )
+
+
+def _plotter() -> Any:
+    """``plot_timeline``, or a ValueError saying how to get matplotlib."""
+    try:
+        from livemind.timeline_plot import plot_timeline
+    except ImportError as err:
+        raise ValueError(f"--plot needs matplotlib ({err}): pip install 'livemind[eval]'") from None
+    return plot_timeline
 
 
 def _result(

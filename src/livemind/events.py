@@ -3,6 +3,8 @@
 ``segment.committed {index, text}``, ``memory.invalidated {from_index}``,
 ``inference.started {call_id, start, end, segments}``, ``inference.delta {call_id, delta}``,
 ``inference.done {call_id, action, content, record}``, ``inference.cancelled {call_id}``,
+``prewarm.started {call_id, chars}`` / ``prewarm.done {call_id, chars}`` /
+``prewarm.cancelled {call_id}`` (a prefill-only call of the text's first ``chars``),
 ``speculation.started {text_chars}``, ``speculation.discarded {}``,
 ``notes.paused {reason}`` / ``notes.resumed {}`` (``notes="auto"`` on a word problem),
 ``history.trimmed {stage, turns_left}`` (a prompt did not fit the context: the oldest turn

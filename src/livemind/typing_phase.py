@@ -130,16 +130,18 @@ class TypingPhase:
                     coro = self._inference_call(call_id, job.start, job.segments)
                 else:
                     coro = self._prewarm_call(job.cut)
+                    self._emit("prewarm.started", call_id=call_id, chars=job.cut)
                 task = asyncio.get_running_loop().create_task(coro)
                 text = self.text[: job.cut]
                 self._call = _Call(call_id, job.kind, job.start, job.segments, task, text)
                 await asyncio.wait({task})
                 self._call = None
                 if task.cancelled():
-                    if job.kind == "inference":
-                        self._emit("inference.cancelled", call_id=call_id)
+                    self._emit(f"{job.kind}.cancelled", call_id=call_id)
                 elif (exc := task.exception()) is not None:
                     self._job_failed(job, exc)
+                elif job.kind == "prewarm":
+                    self._emit("prewarm.done", call_id=call_id, chars=job.cut)
             self._idle.set()
             self._maybe_speculate()
 

@@ -16,6 +16,11 @@ finishing an inference call that was still running at Enter. During the think ti
 session may prefill (prewarm) and start a speculative answer, as it would for a person
 pausing before Enter: on the virtual clock the speculation starts once the session is idle
 and ``speculate_after_s`` has passed, and the rest of the pause then passes in real time.
+
+A session that runs on a :class:`VirtualClock` has that clock moved over the typing the
+virtual replay skips, so its own timestamps (call records, events stamped with
+``session.clock``) lie on the same timeline as the keys: ``TypedAnswer.started_s`` + a
+key's time.
 """
 
 from __future__ import annotations
@@ -31,6 +36,22 @@ from livemind.session import Answer, LiveSession
 
 DEFAULT_CPM = 240.0
 Keystroke = tuple[float, str]  # (arrival time in seconds, full text after the key)
+
+
+class VirtualClock:
+    """A session clock that reads real time plus the idle time the virtual replay skipped
+    (:func:`type_and_commit` with ``fast=True`` moves it; otherwise it is
+    ``time.perf_counter``). Calls still take their real time on it."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+
+    def __call__(self) -> float:
+        return time.perf_counter() + self._skipped
+
+    def skip(self, seconds: float) -> None:
+        """Move the clock ``seconds`` ahead (nothing for a negative amount)."""
+        self._skipped += max(0.0, seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,9 @@ class TypedAnswer:
     ttft_s: float | None  # end of input -> first answer token
     overhead_s: float  # in-flight inference work after the input ended
     typing_s: float  # how long the typing took (virtual or real)
+    started_s: float = 0.0  # the session's clock when the typing began (key times count from it)
+    enter_s: float = 0.0  # the session's clock at Enter: started_s + typing_s + think_s
+    keys: tuple[Keystroke, ...] = ()  # the keystroke plan that was typed
 
 
 async def type_and_commit(
@@ -114,8 +138,17 @@ async def type_and_commit(
             cpm, typist.jitter, typist.pause_rate, typist.pause_s, typist.typo, typist.seed
         )
     keys = typist.plan(text)
+    typing_s = keys[-1][0]
+    clock = session.clock
+    started = clock()
+
+    def reach(at: float) -> None:
+        """Move a virtual session clock on to ``at`` seconds after the typing began."""
+        if isinstance(clock, VirtualClock):
+            clock.skip(started + at - clock())
+
     if fast:
-        overhead = await _replay_virtual(session, keys)
+        overhead = await _replay_virtual(session, keys, reach)
     else:
         overhead = 0.0
         start = time.perf_counter()
@@ -127,18 +160,24 @@ async def type_and_commit(
         await asyncio.sleep(max(0.0, keys[-1][0] - (time.perf_counter() - start)))
     session.set_text(text + instant_suffix)
     if fast:
-        overhead = max(0.0, overhead + await _think_virtual(session, think_s, overhead) - think_s)
+        pause = await _think_virtual(session, think_s, overhead, lambda x: reach(typing_s + x))
+        overhead = max(0.0, overhead + pause - think_s)
+        reach(typing_s + think_s)
     else:
         await asyncio.sleep(think_s)  # the session's own timer starts any speculation
     answer = await session.commit()
     overhead += answer.wait_s
     latency = overhead + answer.latency_s - answer.wait_s
     ttft = None if answer.ttft_s is None else overhead + answer.ttft_s - answer.wait_s
-    return TypedAnswer(answer, latency, ttft, overhead, keys[-1][0])
+    enter = started + typing_s + think_s
+    return TypedAnswer(answer, latency, ttft, overhead, typing_s, started, enter, tuple(keys))
 
 
-async def _replay_virtual(session: LiveSession, keys: list[Keystroke]) -> float:
-    """Release keys on a virtual clock; return the overhead past the last one."""
+async def _replay_virtual(
+    session: LiveSession, keys: list[Keystroke], reach: Callable[[float], None]
+) -> float:
+    """Release keys on a virtual clock; return the overhead past the last one. ``reach(t)``
+    is told each time the clock jumps ahead to ``t`` over idle time."""
     end = keys[-1][0]
     clock = 0.0
     applied = 0  # keys already handed to the session
@@ -157,14 +196,18 @@ async def _replay_virtual(session: LiveSession, keys: list[Keystroke]) -> float:
             clock += time.perf_counter() - started
         else:
             clock = keys[applied][0]
+            reach(clock)
     return max(0.0, clock - end)
 
 
-async def _think_virtual(session: LiveSession, think_s: float, already: float) -> float:
+async def _think_virtual(
+    session: LiveSession, think_s: float, already: float, reach: Callable[[float], None]
+) -> float:
     """The pause before Enter on the virtual clock (``already`` seconds of it were spent
     before the last key was handed over); returns the time the session then kept
     working, at most what is left of the pause: Enter comes on time, and a call still
-    running then is the commit's business (``commit_policy``: wait for it or cancel it)."""
+    running then is the commit's business (``commit_policy``: wait for it or cancel it).
+    ``reach(t)`` is told when the clock jumps ahead to ``t`` seconds into the pause."""
     if think_s <= 0:
         return 0.0
     cfg = session.config
@@ -181,8 +224,10 @@ async def _think_virtual(session: LiveSession, think_s: float, already: float) -
     idle.cancel()
     busy = time.perf_counter() - started
     spec_at = max(already + busy, cfg.speculate_after_s)
-    if cfg.speculate and spec_at < think_s and session.speculate():
-        await asyncio.sleep(think_s - spec_at)  # the speculative answer runs meanwhile
+    if cfg.speculate and spec_at < think_s:
+        reach(spec_at)
+        if session.speculate():
+            await asyncio.sleep(think_s - spec_at)  # the speculative answer runs meanwhile
     return busy
 
 

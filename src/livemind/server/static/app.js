@@ -7,6 +7,7 @@ const history = $("history");
 const inferences = $("inferences");
 const segmentsView = $("segments");
 const settingsForm = $("settings");
+const timeline = new TurnTimeline($("timeline"));
 
 const state = {
   ws: null,
@@ -76,6 +77,7 @@ function renderSegments() {
 // ----- events from the server -------------------------------------------------------------
 function handle(ev) {
   const kind = ev.type;
+  timeline.event(ev);
   if (kind === "session.created") {
     setStatus("ready", `ready · ${ev.model}${ev.output_model ? " → " + ev.output_model : ""}`);
     showSettings(ev.session, ev);
@@ -185,6 +187,7 @@ function showSettings(cfg, created) {
 input.addEventListener("input", () => {
   state.rev += 1;
   send({ type: "input_text.set", text: input.value, rev: state.rev });
+  timeline.key(input.value.length);
   renderSegments();
 });
 
@@ -194,6 +197,7 @@ input.addEventListener("keydown", (e) => {
   const text = input.value;
   if (!text.trim()) return;
   send({ type: "input_text.commit", compare: $("compare").checked });
+  timeline.commit($("compare").checked);
   startTurn(text);
   input.value = "";
   state.rev += 1;
@@ -243,6 +247,7 @@ $("settings-toggle").addEventListener("click", () => {
 
 $("reset").addEventListener("click", () => {
   send({ type: "session.reset" });
+  timeline.reset();
   history.replaceChildren();
   inferences.replaceChildren();
   state.calls.clear();
@@ -251,6 +256,8 @@ $("reset").addEventListener("click", () => {
   renderSegments();
   input.focus();
 });
+
+window.addEventListener("resize", () => timeline.schedule());
 
 $("token").value = localStorage.getItem("livemind-token") || "";
 renderSegments();
