@@ -23,7 +23,7 @@ $(VENV)/.setup-core: pyproject.toml | $(UV)
 	touch $@
 
 $(VENV)/.setup-default-model: pyproject.toml | $(UV)
-	$(UV) pip install --quiet -p $(PY) -e '.[qwen-0_5b]'
+	$(UV) pip install --quiet -p $(PY) -e '.[qwen-1_5b]'
 	touch $@
 
 setup-test: $(VENV)/.setup-core

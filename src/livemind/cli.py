@@ -300,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cpm=args.cpm,
                     fast=args.fast,
                     as_json=args.json,
-                    config=_session_config(args, DEMO_ANSWER_INSTRUCTION),
+                    # the answer format is the built-in question's (a number)
+                    config=_session_config(args, "" if args.question else DEMO_ANSWER_INSTRUCTION),
                     plot=args.plot,
                 )
                 asyncio.run(run_demo(backend, out, opts))

@@ -22,9 +22,10 @@ DEMO_QUESTION = (
     "Hay costs 4 dollars per kilogram. "
     "How many dollars does the farmer spend on hay per day?"
 )
-DEMO_ANSWER_INSTRUCTION = (
-    "Be brief. Finish with the sentence 'The answer is' followed by the number."
-)
+# The benchmark's instruction for numeric problems (eval.datasets), so that the demo's two
+# answers are the ones BENCHMARKS measures; an extra "be brief" cut the baseline's
+# derivation short and made it wrong on this question.
+DEMO_ANSWER_INSTRUCTION = "End your answer with 'The answer is N' where N is the final number."
 
 
 @dataclass(slots=True)
