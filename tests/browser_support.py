@@ -12,10 +12,12 @@ Tests take the ``chromium`` fixture of ``conftest.py``, or call :func:`chromium_
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,20 @@ def chromium_or_skip(
 
 def _runnable(path: str) -> bool:
     return Path(path).is_file() and os.access(path, os.X_OK)
+
+
+@contextlib.contextmanager
+def playground_page(chromium: str, url: str) -> Iterator[Any]:
+    """A headless chromium page on the playground at ``url``, ready for typing (the
+    status says ready); the browser is closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(url)
+            page.wait_for_selector("#status[data-state=ready]", timeout=30_000)
+            yield page
+        finally:
+            browser.close()

@@ -124,3 +124,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> No
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("livemind serve did not start:\n" + log_path.read_text())
             time.sleep(0.3)
+
+
+@pytest.fixture
+def playground_url(serve: Callable[..., contextlib.AbstractContextManager[str]]) -> Iterator[str]:
+    """A real ``livemind serve`` (smollm2-135m) for the browser tests: its page's URL."""
+    with serve("--min-len", "3", "--max-tokens", "40") as url:
+        yield url

@@ -5,11 +5,11 @@ Skipped without a browser, unless ``LIVEMIND_REQUIRE_BROWSER=1``. Screenshots go
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from browser_support import playground_page
 
 pytestmark = pytest.mark.model
 
@@ -17,52 +17,35 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 QUESTION = "Lena has four boxes. Each box holds six pens. How many pens does Lena have?"
 
 
-@pytest.fixture
-def server(serve: Callable[..., contextlib.AbstractContextManager[str]]) -> Iterator[str]:
-    with serve("--min-len", "3", "--max-tokens", "40") as url:
-        yield url
-
-
-def test_playground_thinks_while_typing_then_answers(chromium: str, server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_playground_thinks_while_typing_then_answers(chromium: str, playground_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(server)
-            page.wait_for_selector("#status[data-state=ready]", timeout=30_000)
-            page.click("#input")
-            page.keyboard.type(QUESTION, delay=60)  # key by key, as a person types
-            # before Enter: the model has already read sentences and noted something
-            page.wait_for_selector("#inferences li.done", timeout=60_000)
-            assert page.locator("#inferences li.done").count() >= 1
-            assert page.locator("#segments .segment").count() >= 1
-            page.screenshot(path=str(ARTIFACTS / "playground-typing.png"))
-            page.keyboard.press("Enter")
-            page.wait_for_selector(".answer.main .meta.latency", timeout=120_000)
-            assert page.inner_text(".answer.main .text").strip()
-            meta = page.inner_text(".answer.main .meta")
-            assert "first token" in meta and "complete" in meta
-            assert page.locator(".turn .question").inner_text() == QUESTION
-            page.screenshot(path=str(ARTIFACTS / "playground-answer.png"), full_page=True)
+    with playground_page(chromium, playground_url) as page:
+        page.click("#input")
+        page.keyboard.type(QUESTION, delay=60)  # key by key, as a person types
+        # before Enter: the model has already read sentences and noted something
+        page.wait_for_selector("#inferences li.done", timeout=60_000)
+        assert page.locator("#inferences li.done").count() >= 1
+        assert page.locator("#segments .segment").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "playground-typing.png"))
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".answer.main .meta.latency", timeout=120_000)
+        assert page.inner_text(".answer.main .text").strip()
+        meta = page.inner_text(".answer.main .meta")
+        assert "first token" in meta and "complete" in meta
+        assert page.locator(".turn .question").inner_text() == QUESTION
+        page.screenshot(path=str(ARTIFACTS / "playground-answer.png"), full_page=True)
 
-            # second turn, with the conventional baseline side by side
-            page.click("#settings-toggle")
-            page.check("#compare")
-            page.select_option('select[name="commit_policy"]', "cancel")
-            page.click("#input")
-            page.keyboard.type("Now add two more boxes. How many pens then?", delay=20)
-            page.keyboard.press("Enter")
-            page.wait_for_selector(
-                ".turn:nth-child(2) .answer.compare .meta.latency", timeout=120_000
-            )
-            second = page.locator(".turn").nth(1)
-            assert second.locator(".answer.main .meta.latency").count() == 1
-            assert "complete" in second.locator(".answer.compare .meta").inner_text()
-            # the server took the setting (session.updated sets the form from its config)
-            assert page.locator('select[name="commit_policy"]').input_value() == "cancel"
-            page.screenshot(path=str(ARTIFACTS / "playground-compare.png"), full_page=True)
-        finally:
-            browser.close()
+        # second turn, with the conventional baseline side by side
+        page.click("#settings-toggle")
+        page.check("#compare")
+        page.select_option('select[name="commit_policy"]', "cancel")
+        page.click("#input")
+        page.keyboard.type("Now add two more boxes. How many pens then?", delay=20)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".turn:nth-child(2) .answer.compare .meta.latency", timeout=120_000)
+        second = page.locator(".turn").nth(1)
+        assert second.locator(".answer.main .meta.latency").count() == 1
+        assert "complete" in second.locator(".answer.compare .meta").inner_text()
+        # the server took the setting (session.updated sets the form from its config)
+        assert page.locator('select[name="commit_policy"]').input_value() == "cancel"
+        page.screenshot(path=str(ARTIFACTS / "playground-compare.png"), full_page=True)
