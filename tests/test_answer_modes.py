@@ -19,7 +19,6 @@ from livemind.answer_modes import (
 )
 from livemind.answering import partial_note
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.formats import (
     DONE_MARK,
@@ -30,6 +29,7 @@ from livemind.formats import (
     prefix_messages,
 )
 from livemind.session import LiveSession
+from scripted_backend import ScriptedBackend, is_inference_request
 
 WORD_PROBLEM = (
     "A farm has 17 goats. Each goat eats 2 kg of hay a day. Hay costs 4 dollars per kg. "

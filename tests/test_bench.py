@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.eval.configs import parse_configs
 from livemind.eval.datasets import load_dataset
 from livemind.eval.runner import BenchOptions, run_bench
 from livemind.formats import DEFAULT_FORMAT
+from scripted_backend import ScriptedBackend, is_inference_request
 
 FIELDS = {
     "config",

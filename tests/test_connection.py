@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.hub import SessionHub
 from livemind.server.protocol import ClientEvent
+from scripted_backend import ScriptedBackend, is_inference_request
 
 
 def reply(request: Request) -> str:

@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.guard import SitePolicy
 from livemind.server.hub import CLOSE, Limits, SessionHub
 from livemind.server.protocol import SETTINGS, ProtocolError, parse_event
+from scripted_backend import ScriptedBackend, is_inference_request
 
 LIMITS = Limits(max_text_chars=300, max_message_bytes=2048)
 EDGE = st.sampled_from(

@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.guard import SitePolicy, is_loopback
 from livemind.server.hub import Limits
 from livemind.server.protocol import ProtocolError, parse_event
 from livemind.server.serve import check_exposure, resolve_token
+from scripted_backend import ScriptedBackend, is_inference_request
 
 
 def reply(request: Request) -> str:
@@ -61,6 +61,18 @@ def test_token_required_everywhere_but_health_and_page() -> None:
             assert ws.receive_json()["code"] == "unauthorized"
         with client.websocket_connect("/v1/live?token=s3cret") as ws:
             assert ws.receive_json()["type"] == "session.created"
+        # every HTTP route of the app's schema but /health: a route added later cannot
+        # forget the token (the schema itself is not served)
+        assert client.get("/openapi.json").status_code == 404
+        paths = client.app.openapi()["paths"]
+        guarded = [(m, p) for p, ms in paths.items() if p != "/health" for m in ms]
+        assert len(guarded) >= 8
+        for method, path in guarded:
+            reply = client.request(
+                method, path.replace("{session_id}", "x").replace("{model_id}", "m")
+            )
+            assert reply.status_code == 401, (method, path, reply.status_code)
+            assert reply.json()["error"]["code"] == "unauthorized"
 
 
 def test_session_limit_gives_a_clear_error() -> None:

@@ -5,9 +5,9 @@ import asyncio
 import pytest
 
 from livemind.backends.base import BackendError, Request
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.session import LiveSession, SessionError
+from scripted_backend import ScriptedBackend, is_inference_request
 
 TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
 

@@ -6,10 +6,10 @@ import asyncio
 
 from livemind.answering import looks_complete, prewarm_cut
 from livemind.backends.base import Request
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.formats import TYPING_MARK, aligned_output_instruction
 from livemind.session import LiveSession
+from scripted_backend import ScriptedBackend, is_inference_request
 
 TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
 QUESTION = "Which planet is known as the red planet?\nA. Venus\nB. Mars"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.eval.typing import VirtualClock, type_and_commit
 from livemind.events import Event
 from livemind.session import LiveSession
 from livemind.timeline import Timeline, TimelineRecorder, build_timeline
+from scripted_backend import ScriptedBackend, is_inference_request
 
 
 def ev(t: float, type_: str, **data: object) -> tuple[float, Event]:

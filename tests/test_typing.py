@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from livemind.backends.scripted import ScriptedBackend, is_inference_request
 from livemind.config import SessionConfig
 from livemind.eval.typing import type_and_commit
 from livemind.session import LiveSession
+from scripted_backend import ScriptedBackend, is_inference_request
 
 TEXT = "Ann has two cats. Bob has three dogs. How many pets in all?"
 

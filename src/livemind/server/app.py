@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from importlib.resources import files
 from typing import Any
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -76,7 +76,9 @@ def create_app(
             await asyncio.gather(reaper, return_exceptions=True)
             await hub.aclose()
 
-    app = FastAPI(title="livemind", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="livemind", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.hub = hub
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -89,9 +91,18 @@ def create_app(
             given = auth[7:].strip()
         return hmac.compare_digest(given.encode(), token.encode())
 
-    def denied() -> JSONResponse:
+    def denied(*_: Any) -> JSONResponse:
         metrics.error("unauthorized")
         return _error(401, "unauthorized", "missing or wrong bearer token")
+
+    def require_token(request: Request) -> None:
+        if not authorized(request.headers, request.query_params):
+            raise _Unauthorized
+
+    # every HTTP route but the page and /health needs the token (the WebSocket checks it
+    # itself: it refuses with a close code)
+    app.add_exception_handler(_Unauthorized, denied)
+    api = APIRouter(dependencies=[Depends(require_token)])
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -101,10 +112,8 @@ def create_app(
     async def health() -> dict[str, Any]:
         return {"status": "ok", **hub.models(), "sessions": len(hub.connections)}
 
-    @app.get("/metrics")
-    async def get_metrics(request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
+    @api.get("/metrics")
+    async def get_metrics() -> Any:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.websocket("/v1/live")
@@ -121,20 +130,16 @@ def create_app(
             return
         await _serve_ws(ws, conn, hub)
 
-    @app.post("/v1/sessions")
+    @api.post("/v1/sessions")
     async def create_session(request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
         try:
             conn = hub.open(_peer(request), attached=False)
         except HubError as exc:
             return _error(503, exc.code, exc.message, {"Retry-After": "1"})
         return {"session_id": conn.session_id, **hub.models()}
 
-    @app.get("/v1/sessions/{session_id}/events")
-    async def session_events(session_id: str, request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
+    @api.get("/v1/sessions/{session_id}/events")
+    async def session_events(session_id: str) -> Any:
         conn = hub.connections.get(session_id)
         if conn is None:
             return _error(404, "unknown_session", f"no session {session_id!r}")
@@ -148,10 +153,8 @@ def create_app(
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    @app.post("/v1/sessions/{session_id}/events")
+    @api.post("/v1/sessions/{session_id}/events")
     async def post_events(session_id: str, request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
         conn = hub.connections.get(session_id)
         if conn is None:
             return _error(404, "unknown_session", f"no session {session_id!r}")
@@ -171,36 +174,33 @@ def create_app(
             await conn.handle(event)
         return JSONResponse({"accepted": len(events)}, status_code=202)
 
-    @app.delete("/v1/sessions/{session_id}")
-    async def delete_session(session_id: str, request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
+    @api.delete("/v1/sessions/{session_id}")
+    async def delete_session(session_id: str) -> Any:
         conn = hub.connections.get(session_id)
         if conn is None:
             return _error(404, "unknown_session", f"no session {session_id!r}")
         await hub.close(conn)
         return JSONResponse({"closed": session_id})
 
-    @app.post("/v1/chat/completions")
+    @api.post("/v1/chat/completions")
     async def completions(request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
         return await chat_completions(hub, request)
 
-    @app.get("/v1/models")
-    async def models(request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
+    @api.get("/v1/models")
+    async def models() -> Any:
         return list_models(hub, started)
 
-    @app.get("/v1/models/{model_id:path}")
-    async def model(model_id: str, request: Request) -> Any:
-        if not authorized(request.headers, request.query_params):
-            return denied()
+    @api.get("/v1/models/{model_id:path}")
+    async def model(model_id: str) -> Any:
         return retrieve_model(hub, model_id, started)
 
+    app.include_router(api)
     app.add_middleware(SiteGuard, policy=site or SitePolicy(), on_refuse=metrics.error)
     return app
+
+
+class _Unauthorized(Exception):
+    """A request without the server's token (answered by ``denied``)."""
 
 
 def _error(
