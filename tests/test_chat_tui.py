@@ -104,3 +104,38 @@ async def test_chat_reads_every_key_and_answers_on_enter(llama_backend) -> None:
     assert "livemind ▸ " in text and "(Enter → first token" in text
     done = next(e for e in events if e.type == "response.done")
     assert done.data["text"].strip() and done.data["text"].strip()[:20] in text
+
+
+async def test_alt_enter_adds_a_line_and_enter_sends_both() -> None:
+    """The documented keys, through the real prompt_toolkit app (scripted engine)."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from livemind.chat_tui import LiveChat
+    from scripted_backend import ScriptedBackend
+
+    backend = ScriptedBackend(lambda request: "WAIT")
+    session = LiveSession(backend, SessionConfig(min_len=3, prewarm=False))
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        chat = LiveChat(session, pt_input=pipe, pt_output=DummyOutput(), out=out, color=False)
+        run = asyncio.ensure_future(chat.run())
+        for keys in ("First line.", "\x1b\r", "Second line?"):  # Esc+Enter = Alt-Enter
+            pipe.send_text(keys)
+        for _ in range(200):  # until the app has read the keys
+            if session.text == "First line.\nSecond line?":
+                break
+            await asyncio.sleep(0.02)
+        assert session.text == "First line.\nSecond line?"  # both lines
+        assert "livemind ▸" not in out.getvalue()  # and not sent yet
+        pipe.send_text("\r")
+        for _ in range(100):
+            if "(Enter → first token" in out.getvalue():
+                break
+            await asyncio.sleep(0.05)
+        pipe.send_text("\x04")
+        assert await asyncio.wait_for(run, 10) == 0
+    await session.aclose()
+    answer_prompt = " ".join(m["content"] for m in backend.requests[-1].messages)
+    assert "First line." in answer_prompt and "Second line?" in answer_prompt
+    assert "livemind ▸ WAIT" in out.getvalue()  # the answer was printed
