@@ -118,9 +118,10 @@ def list_models(hub: SessionHub, created: int) -> dict[str, Any]:
 def retrieve_model(hub: SessionHub, model_id: str, created: int) -> Any:
     """``GET /v1/models/{id}``: that model's card, or 404 ``model_not_found`` in OpenAI's
     error shape when the server does not serve it."""
-    if model_id in served_models(hub):
+    served = served_models(hub)
+    if model_id in served:
         return _model_card(model_id, created)
-    message = f"The model {model_id!r} does not exist; this server serves {served_models(hub)}"
+    message = f"The model {model_id!r} does not exist; this server serves {served}"
     return _error(404, "model_not_found", message, param="model")
 
 
