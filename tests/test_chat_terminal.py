@@ -123,6 +123,11 @@ def test_chat_thinks_within_a_line_then_answers(terminal: Terminal) -> None:
         "cancellation",
     )
     terminal.keys("C-c")  # clear the input
+    terminal.wait_for(  # the new, empty prompt is up (a key before it may be lost)
+        lambda s: [line for line in s.splitlines() if line.startswith("you>")][-1] == "you>",
+        30,
+        "cleared input",
+    )
     terminal.keys("C-d")  # and leave
     end = time.monotonic() + 30
     while terminal.alive() and time.monotonic() < end:
