@@ -8,17 +8,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from livemind.backends.base import Backend, BackendError, Capabilities, Delta, Request, Usage
-from livemind.formats import TYPING_MARK
+from livemind.backends.base import (
+    Backend,
+    BackendError,
+    Capabilities,
+    Delta,
+    Request,
+    Stage,
+    Usage,
+)
 
 Script = Callable[[Request], str]
 
 
 def is_inference_request(request: Request) -> bool:
-    """Whether ``request`` is an inference-stage call (in any format), so a script can
-    answer the two stages differently."""
-    last = request.messages[-1]["content"]
-    return "still typing" in last or last.endswith(TYPING_MARK)
+    """Whether ``request`` is an inference-stage call, so a script can answer the two
+    stages differently (by the request's ``stage``, never by the prompt's wording)."""
+    return request.stage == Stage.INFERENCE
 
 
 class ScriptedBackend(Backend):

@@ -10,7 +10,7 @@ import asyncio
 from livemind.actions import action_set
 from livemind.answer_modes import answer_budget, resolve_answer_mode, solve_directive, solving
 from livemind.answering import Answer, SessionError, Speculation
-from livemind.backends.base import BackendError, Message, Request
+from livemind.backends.base import BackendError, Message, Request, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.formats import PromptView, baseline_messages, output_messages, solve_messages
 
@@ -154,6 +154,7 @@ class OutputStage:
             max_tokens=answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens),
             temperature=cfg.temperature,
             session_key=self.session_id,
+            stage=Stage.BASELINE if cfg.mode == "baseline" else Stage.OUTPUT,
         )
 
     def _take_speculation(self, messages: list[Message]) -> Speculation | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from livemind.actions import Action, action_set, parse_action
 from livemind.answer_modes import solving
 from livemind.answering import Speculation, looks_complete, partial_note, prewarm_cut
-from livemind.backends.base import BackendError, Message, Request
+from livemind.backends.base import BackendError, Message, Request, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.formats import inference_messages, prefix_messages, solve_messages
 
@@ -187,6 +187,7 @@ class TypingPhase:
             temperature=cfg.temperature,
             stop=list(INFERENCE_STOP),
             session_key=self.session_id,
+            stage=Stage.INFERENCE,
         )
         parts: list[str] = []
 
@@ -268,7 +269,12 @@ class TypingPhase:
         text = self.text[:cut]
         record = CallRecord("prewarm", target.model)
         self.prewarms.append(record)
-        request = Request(self._prewarm_messages(cut), max_tokens=1, session_key=self.session_id)
+        request = Request(
+            self._prewarm_messages(cut),
+            max_tokens=1,
+            session_key=self.session_id,
+            stage=Stage.PREWARM,
+        )
         start = self.clock()
         record.started_s = start
         try:

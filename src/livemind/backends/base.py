@@ -9,10 +9,28 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 Message = dict[str, str]
 """One chat message: ``{"role": "system" | "user" | "assistant", "content": str}``."""
+
+
+class Stage(StrEnum):
+    """What a model call is for (a :class:`Request`'s and a call record's ``stage``).
+
+    ``inference``: a note on the text read so far; ``prewarm``: a prefill-only call;
+    ``output``: the answer after Enter (or a speculative start of it); ``baseline``: the
+    conventional answer to the complete prompt; ``calibration``: the bench's rate probe;
+    ``other``: anything else (an OpenAI-compatible completion through the server).
+    """
+
+    INFERENCE = "inference"
+    PREWARM = "prewarm"
+    OUTPUT = "output"
+    BASELINE = "baseline"
+    CALIBRATION = "calibration"
+    OTHER = "other"
 
 
 class BackendError(RuntimeError):
@@ -72,7 +90,9 @@ class Request:
     """One chat completion request.
 
     ``session_key`` identifies the conversation so a backend can keep its prefix cache
-    on one slot/replica (slot id for llama.cpp, affinity header for routers).
+    on one slot/replica (slot id for llama.cpp, affinity header for routers); ``stage``
+    says what the call is for (backends may schedule or label by it; test doubles answer
+    by it).
     """
 
     messages: list[Message]
@@ -81,6 +101,7 @@ class Request:
     stop: list[str] = field(default_factory=list)
     session_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    stage: Stage = Stage.OTHER
 
 
 class Backend(ABC):
