@@ -42,11 +42,11 @@ from livemind.calls import CallRecord, stream_call
 from livemind.config import SessionConfig
 from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.datasets import Question, load_dataset
-from livemind.eval.typing import type_and_commit
 from livemind.eval.unseen import RecordingBackend
 from livemind.formats import DONE_MARK, baseline_messages, solve_messages
 from livemind.models import resolve_model
 from livemind.session import LiveSession
+from livemind.typist import type_and_commit
 
 REREAD = (
     "Solve it now as a few short equations, one per line, reading every number from the "
@@ -69,7 +69,7 @@ async def transcript(engine: LlamaCppBackend, q: Question, notes: str) -> list[M
     await engine.reset_cache()
     log = RecordingBackend(engine)
     cfg = SessionConfig(answer_mode="short", notes=notes, answer_instruction=q.answer_instruction())
-    session = LiveSession(log, cfg, speculation_timer=False)
+    session = LiveSession(log, cfg)
     try:
         await type_and_commit(session, q.stem, fast=True, think_s=1.0)
     finally:

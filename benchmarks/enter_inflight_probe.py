@@ -23,21 +23,21 @@ from livemind.backends import open_backend
 from livemind.eval.configs import parse_config
 from livemind.eval.datasets import load_dataset
 from livemind.eval.runner import BenchOptions, measure_rates, run_one
-from livemind.output_stage import OutputStage
+from livemind.typing_worker import TypingWorker
 
 IN_FLIGHT: list[str] = []  # the call kind at each Enter, in order
 
 
 def record_in_flight_calls() -> None:
     """Note the typing-phase call that each commit finds running (wraps the method)."""
-    finish = OutputStage._finish_typing_phase
+    finish = TypingWorker.finish
 
-    async def noting(self: OutputStage) -> None:
-        call = self._call  # type: ignore[attr-defined]
-        IN_FLIGHT.append(call.kind if call is not None else "none")
-        await finish(self)
+    async def noting(self: TypingWorker, policy: str) -> None:
+        flight = self.in_flight
+        IN_FLIGHT.append(str(flight.job.kind) if flight is not None else "none")
+        await finish(self, policy)
 
-    OutputStage._finish_typing_phase = noting  # type: ignore[method-assign]
+    TypingWorker.finish = noting  # type: ignore[method-assign]
 
 
 async def probe(args: argparse.Namespace) -> None:

@@ -24,10 +24,10 @@ from livemind.backends.llamacpp import LlamaCppBackend
 from livemind.calls import CallRecord, stream_call
 from livemind.config import SessionConfig
 from livemind.eval.datasets import load_dataset
-from livemind.eval.typing import type_and_commit
 from livemind.eval.unseen import RecordingBackend
 from livemind.models import resolve_model
 from livemind.session import LiveSession
+from livemind.typist import type_and_commit
 
 
 async def answer_messages(engine: LlamaCppBackend, stem: str, instruction: str) -> list:
@@ -35,7 +35,7 @@ async def answer_messages(engine: LlamaCppBackend, stem: str, instruction: str) 
     await engine.reset_cache()
     log = RecordingBackend(engine)
     cfg = SessionConfig(answer_mode="reason", answer_instruction=instruction)
-    session = LiveSession(log, cfg, speculation_timer=False)
+    session = LiveSession(log, cfg)
     try:
         await type_and_commit(session, stem, fast=True, think_s=1.0)
     finally:

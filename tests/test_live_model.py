@@ -12,8 +12,8 @@ from livemind.backends.base import BackendError
 from livemind.backends.openai_http import OpenAIBackend
 from livemind.chat import chat_loop
 from livemind.config import SessionConfig
-from livemind.eval.typing import type_and_commit
 from livemind.session import LiveSession
+from livemind.typist import type_and_commit
 
 pytestmark = pytest.mark.model
 

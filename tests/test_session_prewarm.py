@@ -24,9 +24,8 @@ def script(request: Request) -> str:
 
 def make(**cfg) -> tuple[LiveSession, ScriptedBackend, list]:
     delay = cfg.pop("delay", 0.0)
-    timer = cfg.pop("timer", True)
     backend = ScriptedBackend(script, delay=delay, prewarm=True, prewarm_delay=delay)
-    session = LiveSession(backend, SessionConfig(min_len=3, **cfg), speculation_timer=timer)
+    session = LiveSession(backend, SessionConfig(min_len=3, **cfg))
     events: list = []
     session.on(events.append)
     return session, backend, events
@@ -124,7 +123,9 @@ async def test_speculation_is_adopted_when_the_text_is_unchanged() -> None:
 
 
 async def test_speculation_is_discarded_when_the_text_changes() -> None:
-    session, backend, events = make(speculate=True, timer=False, delay=0.05)
+    session, backend, events = make(
+        speculate=True, speculate_after_s=60, delay=0.05
+    )  # only explicit
     await type_text(session, QUESTION)
     assert session.speculate()
     session.set_text(QUESTION + "\nC. Jupiter")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from livemind.config import SessionConfig
-from livemind.eval.typing import VirtualClock, type_and_commit
 from livemind.events import Event
 from livemind.session import LiveSession
 from livemind.timeline import Timeline, TimelineRecorder, build_timeline
+from livemind.typist import type_and_commit
 from scripted_backend import ScriptedBackend, is_inference_request
 
 
@@ -183,8 +183,8 @@ async def test_a_virtual_clock_puts_the_session_on_the_typing_timeline() -> None
         prewarm=True,
     )
     cfg = SessionConfig(min_len=3, prewarm_min_chars=8)
-    session = LiveSession(backend, cfg, clock=VirtualClock())
-    rec = TimelineRecorder(session.clock)
+    session = LiveSession(backend, cfg)
+    rec = TimelineRecorder(session.clock.now)
     session.on(rec)
     real = time.perf_counter()
     typed = await type_and_commit(session, TEXT, cpm=60, fast=True)

@@ -12,9 +12,9 @@ from typing import Any
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
 from livemind.console import ConsoleView
-from livemind.eval.typing import TypedAnswer, VirtualClock, type_and_commit
 from livemind.session import LiveSession
 from livemind.timeline import Stamped, Timeline, TimelineRecorder, build_timeline
+from livemind.typist import TypedAnswer, type_and_commit
 
 DEMO_QUESTION = (
     "A farmer keeps 17 sheep and buys three times as many goats as sheep. "
@@ -43,9 +43,8 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
     (with its ``timeline``; drawn to ``opts.plot`` when set)."""
     plot_timeline = _plotter() if opts.plot is not None else None
     view = None if opts.as_json else ConsoleView()
-    # both sessions run on a VirtualClock: with --fast their timestamps follow the typing
-    live = LiveSession(backend, opts.config, output_backend=output_backend, clock=VirtualClock())
-    recorder = TimelineRecorder(live.clock)
+    live = LiveSession(backend, opts.config, output_backend=output_backend)
+    recorder = TimelineRecorder(live.clock.now)
     live.on(recorder)
     if view is not None:
         live.on(view)
@@ -62,8 +61,8 @@ async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoO
 
     base_cfg = opts.config.conventional_baseline()
     final_backend = output_backend or backend
-    baseline = LiveSession(final_backend, base_cfg, clock=VirtualClock())
-    base_recorder = TimelineRecorder(baseline.clock)
+    baseline = LiveSession(final_backend, base_cfg)
+    base_recorder = TimelineRecorder(baseline.clock.now)
     baseline.on(base_recorder)
     if view is not None:
         view.show_segments = False  # the baseline sees the complete text at once

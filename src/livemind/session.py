@@ -1,7 +1,11 @@
-"""LiveSession: one conversation's simultaneous-inference state machine.
+"""LiveSession: one conversation's simultaneous inference, as a small façade.
 
 Text flows one way: text snapshots -> :class:`~livemind.segment.Segmenter` ->
-:class:`~livemind.memory.InferenceMemory` -> model calls -> events.
+:class:`~livemind.memory.InferenceMemory` -> model calls -> events. The parts:
+:mod:`~livemind.planner` (what to call next, pure), :mod:`~livemind.prompts` (the
+requests, pure), :class:`~livemind.typing_worker.TypingWorker` (runs typing-phase calls),
+:class:`~livemind.speculator.Speculator` and :class:`~livemind.answerer.Answerer`, sharing
+one :class:`~livemind.session_context.SessionContext`.
 
 Contract:
 - :meth:`LiveSession.set_text` / :meth:`append` take the user's text as it changes (full
@@ -12,8 +16,8 @@ Contract:
   text are dropped. Prefill-only *prewarm* calls (``config.prewarm``) run only when no
   inference call is due and are cancelled as soon as one is, or on Enter.
 - With ``config.speculate`` the answer starts once the input has been idle
-  ``speculate_after_s`` and looks complete (or when :meth:`speculate` is called); an edit
-  cancels it, Enter on the same text adopts it.
+  ``speculate_after_s`` on the session's clock and looks complete (or when
+  :meth:`speculate` is called); an edit cancels it, Enter on the same text adopts it.
 - :meth:`commit` (the user pressed Enter) runs the output stage on the output model
   (collaborative mode when one is set) and returns an :class:`Answer` with timings.
   Afterwards the turn joins the history and the next turn starts empty (multi-turn).
@@ -23,25 +27,25 @@ Contract:
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
 from livemind.answer_modes import notes_paused_reason, solving
-from livemind.answering import Answer, SessionError, Speculation
+from livemind.answerer import Answerer
+from livemind.answering import Answer, SessionError
 from livemind.backends.base import Backend, Message
-from livemind.calls import CallRecord, Clock
+from livemind.calls import CallRecord
+from livemind.clock import Clock, SessionClock
 from livemind.config import SessionConfig
 from livemind.events import Event, Listener
-from livemind.formats import APPEND_ONLY_FORMATS
 from livemind.memory import InferenceMemory
-from livemind.output_stage import OutputStage
 from livemind.segment import Segmenter, SegmentUpdate
-from livemind.typing_phase import TypingPhase, _Call
+from livemind.session_context import SessionContext
+from livemind.speculator import Speculator
+from livemind.typing_worker import TypingWorker
 
-__all__ = ["Answer", "LiveSession", "SessionError"]
+__all__ = ["Answer", "LiveSession", "PreparedText", "SessionError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +60,9 @@ class PreparedText:
     update: SegmentUpdate
 
 
-class LiveSession(TypingPhase, OutputStage):
-    """See the module docstring for the contract.
-
-    ``speculation_timer=False`` leaves speculation to explicit :meth:`speculate` calls
-    (the evaluation's virtual clock drives it that way).
-    """
+class LiveSession:
+    """See the module docstring. ``clock``: where times and timers come from (default: a
+    :class:`SessionClock` on the event loop's time, which a simulated typist can skip)."""
 
     def __init__(
         self,
@@ -70,30 +71,22 @@ class LiveSession(TypingPhase, OutputStage):
         *,
         output_backend: Backend | None = None,
         session_id: str | None = None,
-        clock: Clock = time.perf_counter,
-        speculation_timer: bool = True,
+        clock: Clock | None = None,
     ) -> None:
-        self.config = (config or SessionConfig()).validated()
-        self.backend = backend
-        self.output_backend = output_backend or backend
-        self.session_id = session_id or uuid.uuid4().hex[:12]
-        self.clock = clock
-        self.speculation_timer = speculation_timer
-        self._turns: list[list[Message]] = []
         self._listeners: list[Listener] = []
-        self._speculation: Speculation | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._last_edit = 0.0
-        self._reset_turn()
-        self._worker: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._committing = False
-        self._answer_task: asyncio.Task[str] | None = None
-        self._next_call_id = 0
+        self._ctx = SessionContext(
+            config=(config or SessionConfig()).validated(),
+            backend=backend,
+            output_backend=output_backend or backend,
+            session_id=session_id or uuid.uuid4().hex[:12],
+            clock=clock or SessionClock(),
+            emit=self._emit,
+        )
+        self._worker = TypingWorker(self._ctx, on_idle=self._on_idle)
+        self._speculator = Speculator(self._ctx, self._worker)
+        self._answerer = Answerer(self._ctx, self._worker, self._speculator, self._apply)
 
-    # ----- observers -------------------------------------------------------------------
+    # ----- observers and read-only views ----------------------------------------------
     def on(self, listener: Listener) -> None:
         """Call ``listener(event)`` for every event, synchronously, in order."""
         self._listeners.append(listener)
@@ -103,46 +96,72 @@ class LiveSession(TypingPhase, OutputStage):
         for listener in list(self._listeners):
             listener(event)
 
-    # ----- state ----------------------------------------------------------------------
-    def _reset_turn(self) -> None:
-        cfg = self.config
-        self._discard_speculation()
-        self.segmenter = Segmenter(cfg.granularity, cfg.min_len)
-        self.memory = InferenceMemory()
-        self.calls: list[CallRecord] = []
-        self.prewarms: list[CallRecord] = []
-        self.wasted: list[CallRecord] = []
-        self._cached_text = ""  # a prefix of the text the model has already read
-        self.trace: list[dict[str, Any]] = []
-        self._failed_upto = 0
-        self._call: _Call | None = None
-        self._held_for: str | None = None  # typing-phase work stopped for an answer to this
-        self._notes_paused = False  # notes="auto" and the text reads like a word problem
+    @property
+    def config(self) -> SessionConfig:
+        return self._ctx.config
+
+    @property
+    def backend(self) -> Backend:
+        """The typing phase's model."""
+        return self._ctx.backend
+
+    @property
+    def output_backend(self) -> Backend:
+        """The answer's model (the same one unless collaborative)."""
+        return self._ctx.output_backend
+
+    @property
+    def session_id(self) -> str:
+        return self._ctx.session_id
+
+    @property
+    def clock(self) -> Clock:
+        return self._ctx.clock
 
     @property
     def text(self) -> str:
-        return self.segmenter.text
+        return self._ctx.turn.text
+
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._ctx.turn.segmenter
+
+    @property
+    def memory(self) -> InferenceMemory:
+        return self._ctx.turn.memory
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        """This turn's inference calls."""
+        return self._ctx.turn.calls
+
+    @property
+    def prewarms(self) -> list[CallRecord]:
+        return self._ctx.turn.prewarms
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        """This turn's notes, in order."""
+        return self._ctx.turn.trace
 
     @property
     def history(self) -> list[Message]:
         """Earlier turns' messages (oldest first), as the next call will see them."""
-        return [m for turn in self._turns for m in turn]
+        return self._ctx.history
 
     @property
     def busy(self) -> bool:
         """Whether a typing-phase call (inference or prewarm) is in flight or due."""
-        return not self._idle.is_set()
+        return self._worker.busy
 
     @property
-    def _append_only(self) -> bool:
-        return self.config.format in APPEND_ONLY_FORMATS
-
-    def _stable_texts(self) -> list[str]:
-        return [s.text for s in self.segmenter.segments]
+    def speculating(self) -> bool:
+        """Whether a speculative answer is still generating."""
+        return self._speculator.running
 
     def update_config(self, **changes: Any) -> None:
         """Change settings; segmentation changes take effect from the next turn."""
-        self.config = replace(self.config, **changes).validated()
+        self._ctx.config = replace(self._ctx.config, **changes).validated()
 
     # ----- input ----------------------------------------------------------------------
     def append(self, delta: str) -> None:
@@ -153,7 +172,6 @@ class LiveSession(TypingPhase, OutputStage):
         on a busy event loop, see :meth:`prepare_text`)."""
         self._note_text(text)
         self._apply(self.segmenter.update(text))
-        self._announce_notes_policy()
 
     async def prepare_text(self, text: str) -> PreparedText:
         """Segment ``text`` in a worker thread on a copy of the segmenter, leaving the
@@ -170,74 +188,85 @@ class LiveSession(TypingPhase, OutputStage):
         if prepared.base is not self.segmenter or prepared.base_text != self.segmenter.text:
             return False
         self._note_text(prepared.text)
-        self.segmenter = prepared.fork
+        self._ctx.turn.segmenter = prepared.fork
         self._apply(prepared.update)
-        self._announce_notes_policy()
         return True
 
     def _note_text(self, text: str) -> None:
         """What a new snapshot changes before its segments are applied."""
-        if self._committing:
+        turn = self._ctx.turn
+        if turn.committing:
             raise SessionError("busy", "an answer is being produced; wait for it or cancel it")
-        if text != self.text:
-            self._discard_speculation()
-            self._arm_speculation_timer()
-            if not text.startswith(self._cached_text):
-                self._cached_text = os.path.commonprefix([text, self._cached_text])
+        if text != turn.text:
+            self._speculator.discard()
+            self._speculator.arm()
+            turn.text_changed(text)
+
+    def _apply(self, update: SegmentUpdate) -> None:
+        """Events and invalidation for one segmentation update, then the worker's turn."""
+        turn = self._ctx.turn
+        first = update.invalidated_from
+        if first is not None:
+            dropped = turn.invalidate()
+            first = first if dropped is None else min(dropped, first)
+            self._emit("memory.invalidated", from_index=first)
+        for seg in update.added:
+            self._emit("segment.committed", index=seg.index, text=seg.text)
+        self._announce_notes_policy()
+        self._worker.after_update(first)
+        self._worker.kick()
 
     def _announce_notes_policy(self) -> None:
         """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes."""
-        cfg = self.config
-        paused = cfg.mode == "livemind" and solving(cfg.notes, self.text, cfg.answer_mode)
-        if paused != self._notes_paused:
-            self._notes_paused = paused
+        cfg, turn = self._ctx.config, self._ctx.turn
+        paused = cfg.mode == "livemind" and solving(cfg.notes, turn.text, cfg.answer_mode)
+        if paused != turn.notes_paused and not turn.committing:
+            turn.notes_paused = paused
             if paused:
                 self._emit("notes.paused", reason=notes_paused_reason(cfg.answer_mode))
             else:
                 self._emit("notes.resumed")
 
-    def _apply(self, update: Any) -> None:
-        call = self._call
-        if update.invalidated_from is not None:
-            stable = self._stable_texts()
-            dropped = self.memory.sync(stable)
-            self._failed_upto = min(self._failed_upto, len(stable))
-            first = (
-                update.invalidated_from
-                if dropped is None
-                else min(dropped, update.invalidated_from)
-            )
-            self._emit("memory.invalidated", from_index=first)
-            if call and call.kind == "inference" and first < call.start + len(call.segments):
-                call.task.cancel()  # it read text (or notes) that no longer stand
-        for seg in update.added:
-            self._emit("segment.committed", index=seg.index, text=seg.text)
-        if call and call.kind == "prewarm":
-            stale = not self.text.startswith(call.text)
-            if stale or self._inference_due():
-                call.task.cancel()  # lowest priority: never in the way of an inference call
-        self._kick()
+    def _on_idle(self) -> None:
+        self._speculator.maybe()
 
     # ----- control --------------------------------------------------------------------
+    def speculate(self) -> bool:
+        """Start the answer now, before Enter (see :meth:`Speculator.speculate`)."""
+        return self._speculator.speculate()
+
+    async def settled(self) -> None:
+        """Wait until no typing-phase call is in flight or due."""
+        await self._worker.settled()
+
+    async def quiet(self) -> None:
+        """Wait until nothing runs: no typing-phase call in flight or due, no speculative
+        answer generating (a simulated typist's clock jumps only then)."""
+        while True:
+            await self._worker.settled()
+            spec = self._speculator.current
+            if spec is not None and spec.task is not None and not spec.task.done():
+                await asyncio.wait({spec.task})
+            elif not self._worker.busy:
+                return
+
+    async def commit(self) -> Answer:
+        """The input is complete: produce the answer (see the module contract)."""
+        return await self._answerer.commit()
+
     def cancel(self) -> None:
         """Cancel the in-flight typing-phase call, the speculation and the answer."""
-        if self._call is not None:
-            self._call.task.cancel()
-        self._discard_speculation()
-        if self._answer_task is not None:
-            self._answer_task.cancel()
+        self._worker.cancel()
+        self._speculator.discard()
+        self._answerer.cancel()
 
     def reset(self) -> None:
         """Forget the history and the current turn."""
         self.cancel()
-        self._turns.clear()
-        self._reset_turn()
+        self._ctx.turns.clear()
+        self._ctx.new_turn()
 
     async def aclose(self) -> None:
         self.cancel()
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
+        self._speculator.stop_timer()
+        await self._worker.aclose()

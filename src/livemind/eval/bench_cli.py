@@ -12,7 +12,7 @@ from typing import Any
 from livemind.backends import open_backend
 from livemind.backends.base import Backend
 from livemind.eval.configs import DEFAULT_CONFIGS, parse_configs
-from livemind.eval.typing import DEFAULT_CPM, Typist
+from livemind.typist import DEFAULT_CPM, Typist
 
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:

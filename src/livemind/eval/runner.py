@@ -25,9 +25,9 @@ from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.notes_check import check_notes
-from livemind.eval.typing import Typist, type_and_commit
 from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
 from livemind.session import LiveSession, SessionError
+from livemind.typist import Typist, type_and_commit
 
 _CALIBRATION_TEXT = " ".join(
     f"Item {i}: the {w} report lists {i * 7} units shipped to the northern depot."
@@ -141,7 +141,6 @@ async def run_one(
         infer_log,
         scfg,
         output_backend=None if answer is infer else answer_log,
-        speculation_timer=not opts.fast,
     )
     rng = random.Random(opts.seed * 1_000_003 + zlib.crc32(question.qid.encode()))
     typo = rng.random() < opts.typo_rate

@@ -2,25 +2,24 @@
 
 A :class:`Typist` turns a text into a keystroke plan: (arrival time, full text after the
 key) pairs, with optional seeded jitter, pauses between words and one typo that is fixed
-with backspaces a few keys later. The plan is replayed on one of two clocks:
+with backspaces a few keys later. The plan is replayed in one of two ways:
 
 - real (``fast=False``): keys arrive on the wall clock while the session works
   concurrently, as a person at a keyboard;
-- virtual (``fast=True``, the paper's protocol): keys arrive on a virtual clock; model
-  calls take their real wall time and advance the clock by it, releasing the keys typed
-  meanwhile at once. Nobody waits for the typing itself.
+- virtual (``fast=True``, the paper's protocol; the session must run on a
+  :class:`~livemind.clock.SessionClock`, the default): model calls take their real time and the keys
+  typed meanwhile are released at once when the session is idle again; while nothing
+  runs, the clock jumps to the next key (or to the next timer of the session, which then
+  fires: the speculation). Nobody waits for the typing itself.
 
 Latency is measured from Enter to the end of the answer. Enter comes ``think_s`` after the
-last key (0: at once, the paper's protocol); ``overhead_s`` is the part of the latency spent
-finishing an inference call that was still running at Enter. During the think time the
-session may prefill (prewarm) and start a speculative answer, as it would for a person
-pausing before Enter: on the virtual clock the speculation starts once the session is idle
-and ``speculate_after_s`` has passed, and the rest of the pause then passes in real time.
+last key (0: at once); ``overhead_s`` is the part of the latency spent on work still
+running at Enter (a key released late, an inference call finished at Enter). During the
+pause the session may prefill (prewarm) and start a speculative answer: the clock runs in
+real time while the session works and jumps while it is idle, and Enter comes on time.
 
-A session that runs on a :class:`VirtualClock` has that clock moved over the typing the
-virtual replay skips, so its own timestamps (call records, events stamped with
-``session.clock``) lie on the same timeline as the keys: ``TypedAnswer.started_s`` + a
-key's time.
+Times the session records (call records, events stamped with ``session.clock.now()``) lie
+on the same timeline as the keys: ``TypedAnswer.started_s`` + a key's time.
 """
 
 from __future__ import annotations
@@ -32,26 +31,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from livemind.clock import SessionClock
 from livemind.session import Answer, LiveSession
 
 DEFAULT_CPM = 240.0
 Keystroke = tuple[float, str]  # (arrival time in seconds, full text after the key)
-
-
-class VirtualClock:
-    """A session clock that reads real time plus the idle time the virtual replay skipped
-    (:func:`type_and_commit` with ``fast=True`` moves it; otherwise it is
-    ``time.perf_counter``). Calls still take their real time on it."""
-
-    def __init__(self) -> None:
-        self._skipped = 0.0
-
-    def __call__(self) -> float:
-        return time.perf_counter() + self._skipped
-
-    def skip(self, seconds: float) -> None:
-        """Move the clock ``seconds`` ahead (nothing for a negative amount)."""
-        self._skipped += max(0.0, seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +124,16 @@ async def type_and_commit(
     keys = typist.plan(text)
     typing_s = keys[-1][0]
     clock = session.clock
-    started = clock()
-
-    def reach(at: float) -> None:
-        """Move a virtual session clock on to ``at`` seconds after the typing began."""
-        if isinstance(clock, VirtualClock):
-            clock.skip(started + at - clock())
-
-    if fast:
-        overhead = await _replay_virtual(session, keys, reach)
+    if fast and not isinstance(clock, SessionClock):
+        raise ValueError("virtual typing (fast=True) needs a session on a SessionClock")
+    started = clock.now()
+    enter = started + typing_s + think_s
+    if isinstance(clock, SessionClock) and fast:
+        await _replay_virtual(session, clock, keys, started)
+        session.set_text(text + instant_suffix)
+        await _pause_virtual(session, clock, enter)
+        overhead = max(0.0, clock.now() - enter)
     else:
-        overhead = 0.0
         start = time.perf_counter()
         for at, snapshot in keys[:-1]:
             await asyncio.sleep(max(0.0, at - (time.perf_counter() - start)))
@@ -158,77 +141,55 @@ async def type_and_commit(
             if on_text is not None:
                 on_text(snapshot)
         await asyncio.sleep(max(0.0, keys[-1][0] - (time.perf_counter() - start)))
-    session.set_text(text + instant_suffix)
-    if fast:
-        pause = await _think_virtual(session, think_s, overhead, lambda x: reach(typing_s + x))
-        overhead = max(0.0, overhead + pause - think_s)
-        reach(typing_s + think_s)
-    else:
+        session.set_text(text + instant_suffix)
         await asyncio.sleep(think_s)  # the session's own timer starts any speculation
+        overhead = 0.0
     answer = await session.commit()
     overhead += answer.wait_s
     latency = overhead + answer.latency_s - answer.wait_s
     ttft = None if answer.ttft_s is None else overhead + answer.ttft_s - answer.wait_s
-    enter = started + typing_s + think_s
     return TypedAnswer(answer, latency, ttft, overhead, typing_s, started, enter, tuple(keys))
 
 
+def _jump(clock: SessionClock, at: float) -> None:
+    """Move the idle clock on to ``at``, stopping at a timer due before (it fires)."""
+    deadline = clock.next_deadline()
+    clock.skip_to(at if deadline is None else min(at, deadline))
+
+
 async def _replay_virtual(
-    session: LiveSession, keys: list[Keystroke], reach: Callable[[float], None]
-) -> float:
-    """Release keys on a virtual clock; return the overhead past the last one. ``reach(t)``
-    is told each time the clock jumps ahead to ``t`` over idle time."""
-    end = keys[-1][0]
-    clock = 0.0
+    session: LiveSession, clock: SessionClock, keys: list[Keystroke], started: float
+) -> None:
+    """Release all keys but the last on the virtual clock: the keys whose time has come
+    go to the session at once whenever its typing phase is idle."""
     applied = 0  # keys already handed to the session
     while True:
+        now = clock.now() - started
         arrived = applied
-        while arrived < len(keys) and keys[arrived][0] <= clock + 1e-9:
+        while arrived < len(keys) and keys[arrived][0] <= now + 1e-9:
             arrived += 1
         if arrived == len(keys):
-            break  # the last key is typed: the caller commits
+            return  # the last key is typed: the caller hands it over
         if arrived > applied:
             session.set_text(keys[arrived - 1][1])
             applied = arrived
         if session.busy:
-            started = time.perf_counter()
-            await session.settled()
-            clock += time.perf_counter() - started
+            await session.settled()  # real time passes on the clock
         else:
-            clock = keys[applied][0]
-            reach(clock)
-    return max(0.0, clock - end)
+            _jump(clock, started + keys[applied][0])
 
 
-async def _think_virtual(
-    session: LiveSession, think_s: float, already: float, reach: Callable[[float], None]
-) -> float:
-    """The pause before Enter on the virtual clock (``already`` seconds of it were spent
-    before the last key was handed over); returns the time the session then kept
-    working, at most what is left of the pause: Enter comes on time, and a call still
-    running then is the commit's business (``commit_policy``: wait for it or cancel it).
-    ``reach(t)`` is told when the clock jumps ahead to ``t`` seconds into the pause."""
-    if think_s <= 0:
-        return 0.0
-    cfg = session.config
-    started = time.perf_counter()
-    idle = asyncio.ensure_future(session.settled())
-    if cfg.speculate and cfg.speculate_after_s < think_s:
-        # the session's timer would fire here; the session decides whether a running
-        # call gives way (commit_policy) or the speculation waits for it
-        await asyncio.wait({idle}, timeout=max(0.0, cfg.speculate_after_s - already))
-        if not idle.done():
-            session.speculate()
-    left = think_s - already - (time.perf_counter() - started)
-    await asyncio.wait({idle}, timeout=max(0.0, left))
-    idle.cancel()
-    busy = time.perf_counter() - started
-    spec_at = max(already + busy, cfg.speculate_after_s)
-    if cfg.speculate and spec_at < think_s:
-        reach(spec_at)
-        if session.speculate():
-            await asyncio.sleep(think_s - spec_at)  # the speculative answer runs meanwhile
-    return busy
+async def _pause_virtual(session: LiveSession, clock: SessionClock, enter: float) -> None:
+    """The pause before Enter: real time while the session works (a typing-phase call, a
+    speculative answer), jumps while it is idle; returns at ``enter`` (or at once if that
+    has passed: a call still running then is the commit's business)."""
+    while (left := enter - clock.now()) > 1e-9:
+        if session.busy or session.speculating:
+            quiet = asyncio.ensure_future(session.quiet())
+            await asyncio.wait({quiet}, timeout=left)
+            quiet.cancel()
+        else:
+            _jump(clock, enter)
 
 
 def _typo_position(text: str, rng: random.Random) -> int | None:

@@ -1,0 +1,82 @@
+"""What the parts of a live session share: settings, backends, clock, events, history
+and the current turn.
+
+The :class:`~livemind.session.LiveSession` façade owns one :class:`SessionContext` and
+hands it to its parts (typing worker, speculator, answerer). Parts read it; the turn
+(:class:`~livemind.turn.TurnState`) is changed through its own methods, the history only
+by :meth:`SessionContext.end_turn` and :meth:`SessionContext.trim_history`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from livemind.backends.base import Backend, Message
+from livemind.calls import CallRecord
+from livemind.clock import Clock
+from livemind.config import SessionConfig
+from livemind.planner import append_only
+from livemind.prompts import answer_stage
+from livemind.turn import TurnState
+
+Emit = Callable[..., None]
+"""``emit(event_type, **fields)``: hand one event to the session's listeners."""
+
+
+@dataclass(slots=True)
+class SessionContext:
+    config: SessionConfig
+    backend: Backend  # the typing phase's model
+    output_backend: Backend  # the answer's model (the same one unless collaborative)
+    session_id: str
+    clock: Clock
+    emit: Emit
+    turn: TurnState = field(init=False)
+    turns: list[list[Message]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.new_turn()
+
+    def new_turn(self) -> None:
+        self.turn = TurnState.start(self.config.granularity, self.config.min_len)
+
+    @property
+    def history(self) -> list[Message]:
+        """Earlier turns' messages (oldest first), as the next call will see them."""
+        return [m for turn in self.turns for m in turn]
+
+    @property
+    def prewarm_target(self) -> Backend:
+        """The model whose cache the typing phase fills: the note writer in ``livemind``
+        mode, else the answering model."""
+        return self.backend if self.config.mode == "livemind" else self.output_backend
+
+    def answer_record(self) -> CallRecord:
+        return CallRecord(answer_stage(self.config), self.output_backend.model)
+
+    def trim_history(self, stage: str) -> bool:
+        """Drop the oldest turn after a prompt did not fit the context (the caller tries
+        again); False when there is no history left to drop."""
+        if not self.turns:
+            return False
+        self.turns.pop(0)
+        self.emit("history.trimmed", stage=stage, turns_left=len(self.turns))
+        return True
+
+    def end_turn(self, prompt: str, messages: list[Message], answer: str) -> None:
+        """Add the turn to the history and start the next: the whole transcript for
+        append-only layouts (the next turn extends the cached prompt), else the plain
+        question and answer; at most ``max_history_turns`` turns are kept."""
+        reply: Message = {"role": "assistant", "content": answer.strip()}
+        if append_only(self.config) and self.config.mode == "livemind":
+            turn = [*messages[1 + len(self.history) :], reply]
+        else:
+            turn = [{"role": "user", "content": prompt.strip()}, reply]
+        self.turns.append(turn)
+        keep = self.config.max_history_turns
+        self.turns[:] = self.turns[-keep:] if keep else []
+        self.new_turn()
+
+    def error(self, code: str, message: str, stage: str) -> None:
+        self.emit("error", code=code, message=message, stage=stage)

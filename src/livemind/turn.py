@@ -1,0 +1,102 @@
+"""One turn's state: what the user has typed, what the model has read and noted.
+
+:class:`TurnState` is a plain value that the session's parts read and update in a few
+named ways; a new one starts every turn. It holds no tasks and does no I/O.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from livemind.actions import Action
+from livemind.calls import CallRecord
+from livemind.formats import PromptView
+from livemind.memory import InferenceMemory
+from livemind.segment import Segmenter
+
+
+@dataclass(slots=True)
+class TurnState:
+    """The current turn.
+
+    ``cached_text`` is a prefix of the text the model has already read (by a note or a
+    prewarm); ``failed_upto`` the segment count up to which an inference call failed (not
+    retried for that text); ``held_for`` the text for which typing-phase work stopped to
+    let a speculative answer start (``commit_policy="cancel"``); ``committing``: Enter
+    was pressed and the answer is being produced.
+    """
+
+    segmenter: Segmenter
+    memory: InferenceMemory = field(default_factory=InferenceMemory)
+    calls: list[CallRecord] = field(default_factory=list)  # inference calls
+    prewarms: list[CallRecord] = field(default_factory=list)
+    wasted: list[CallRecord] = field(default_factory=list)  # discarded speculations
+    trace: list[dict[str, Any]] = field(default_factory=list)  # the notes, in order
+    cached_text: str = ""
+    failed_upto: int = 0
+    held_for: str | None = None
+    notes_paused: bool = False
+    committing: bool = False
+
+    @classmethod
+    def start(cls, granularity: str, min_len: int) -> TurnState:
+        return cls(Segmenter(granularity, min_len))
+
+    @property
+    def text(self) -> str:
+        return self.segmenter.text
+
+    def stable_texts(self) -> list[str]:
+        return [s.text for s in self.segmenter.segments]
+
+    def view(self, texts: list[str], append_only: bool) -> PromptView:
+        """The notes so far over ``texts`` (WAIT markers kept in append-only layouts)."""
+        return PromptView.build(self.memory.entries, texts, keep_waits=append_only)
+
+    def text_changed(self, text: str) -> None:
+        """A new snapshot: the cached prefix shrinks to what it still shares with it."""
+        if not text.startswith(self.cached_text):
+            self.cached_text = os.path.commonprefix([text, self.cached_text])
+
+    def read(self, text: str) -> None:
+        """The model has read ``text`` (a prefix of the input), if it still stands."""
+        if self.text.startswith(text) and len(text) > len(self.cached_text):
+            self.cached_text = text
+
+    def invalidate(self) -> int | None:
+        """Drop notes on segments that changed; return the first dropped index (or None)."""
+        stable = self.stable_texts()
+        dropped = self.memory.sync(stable)
+        self.failed_upto = min(self.failed_upto, len(stable))
+        return dropped
+
+    def store_note(
+        self, start: int, segments: tuple[str, ...], action: Action, record: CallRecord
+    ) -> dict[str, Any] | None:
+        """Keep a note on ``segments`` (from index ``start``); return its trace entry, or
+        None when the text changed under the call (the note is stale)."""
+        record.action = action.kind.value
+        stable = self.stable_texts()
+        if tuple(stable[start : start + len(segments)]) != segments:
+            return None
+        self.memory.add(start, segments, action)
+        self.read("".join(stable[: start + len(segments)]))
+        trace: dict[str, Any] = {
+            "segments": list(segments),
+            "action": action.kind.value,
+            "content": action.content,
+        }
+        if record.extra.get("partial"):
+            trace["partial"] = True
+        self.trace.append(trace)
+        return trace
+
+    def restore(self, prompt: str) -> None:
+        """After a failed commit: keep ``prompt`` with its last segment unstable again."""
+        self.committing = False
+        self.segmenter.reset()
+        self.segmenter.update(prompt)
+        self.memory.sync(self.stable_texts())
+        self.failed_upto = min(self.failed_upto, len(self.segmenter.segments))

@@ -1,0 +1,108 @@
+"""The typing phase's two kinds of model call, each run to its end in one coroutine.
+
+:func:`inference_call` writes a note on new segments and stores it in the turn's memory;
+:func:`prewarm_call` prefills the next call's prompt. Both report failures as ``error``
+events and mark the failed text so it is not retried; cancellation propagates (an
+inference call cancelled at Enter with ``keep_partial`` keeps what it has written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from livemind.actions import Action, action_set, parse_action
+from livemind.answering import partial_note
+from livemind.backends.base import BackendError
+from livemind.calls import CallRecord, stream_call
+from livemind.planner import Job
+from livemind.prompts import inference_request, prewarm_request
+from livemind.session_context import SessionContext
+
+
+@dataclass(slots=True)
+class InFlight:
+    """The typing-phase call now running: its job, the text it was planned on, its task.
+    ``keep_partial``: if cancelled, store the note written so far (``commit_policy``
+    ``keep`` at Enter)."""
+
+    call_id: int
+    job: Job
+    text: str
+    task: asyncio.Task[None] | None = None
+    keep_partial: bool = False
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
+    """Write a note on ``flight.job``'s segments; a context overflow with history left
+    trims it and returns (the worker plans the call again)."""
+    cfg, turn, job, call_id = ctx.config, ctx.turn, flight.job, flight.call_id
+    request = inference_request(cfg, turn, ctx.history, job.start, job.segments, ctx.session_id)
+    record = CallRecord("inference", ctx.backend.model)
+    turn.calls.append(record)
+    ctx.emit(
+        "inference.started",
+        call_id=call_id,
+        start=job.start,
+        end=job.end,
+        segments=list(job.segments),
+    )
+    parts: list[str] = []
+
+    def on_delta(delta: str) -> None:
+        parts.append(delta)
+        ctx.emit("inference.delta", call_id=call_id, delta=delta)
+
+    allowed = action_set(cfg.action_set)
+    try:
+        reply = await stream_call(
+            ctx.backend, request, record, clock=ctx.clock.now, on_delta=on_delta
+        )
+    except BackendError as err:
+        if err.code == "context_overflow" and ctx.trim_history("inference"):
+            return
+        turn.failed_upto = job.end
+        ctx.error(err.code, err.message, "inference")
+        return
+    except asyncio.CancelledError:
+        if flight.keep_partial:
+            action = parse_action(partial_note("".join(parts)), allowed)
+            if action.keeps_content:
+                record.extra["partial"] = True
+                _store(ctx, flight, action, record)
+        raise
+    _store(ctx, flight, parse_action(reply, allowed), record)
+
+
+def _store(ctx: SessionContext, flight: InFlight, action: Action, record: CallRecord) -> None:
+    trace = ctx.turn.store_note(flight.job.start, flight.job.segments, action, record)
+    if trace is not None:
+        ctx.emit("inference.done", call_id=flight.call_id, **trace, record=record.to_dict())
+
+
+async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
+    """Prefill the next call's prompt with the text up to ``flight.job.cut``."""
+    target, turn, cut = ctx.prewarm_target, ctx.turn, flight.job.cut
+    text = turn.text[:cut]
+    record = CallRecord("prewarm", target.model)
+    turn.prewarms.append(record)
+    request = prewarm_request(ctx.config, turn, ctx.history, cut, ctx.session_id)
+    start = record.started_s = ctx.clock.now()
+    try:
+        usage = await target.prewarm(request)
+    except BackendError as err:
+        turn.cached_text = text  # not retried for this text
+        ctx.error(err.code, err.message, "prewarm")
+        return
+    except asyncio.CancelledError:
+        record.cancelled = True
+        raise
+    finally:
+        record.wall_s = ctx.clock.now() - start
+    if usage is not None:
+        record.add_usage(usage)
+    turn.read(text)
