@@ -197,7 +197,8 @@ def _stamp_data(preset: Preset, path: Path) -> dict[str, object]:
 def _stamp_ok(preset: Preset, path: Path) -> bool:
     """True if the stamp says ``path`` was fully verified and it is unchanged since."""
     try:
-        return json.loads(_stamp_path(preset).read_text()) == _stamp_data(preset, path)
+        stamp: object = json.loads(_stamp_path(preset).read_text())
+        return stamp == _stamp_data(preset, path)
     except (OSError, ValueError):
         return False
 

@@ -7,7 +7,7 @@ turns those calls into tqdm bars, one per hashing pass.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Never, TextIO
 
 from tqdm import tqdm
 
@@ -23,7 +23,7 @@ class ByteProgress:
     def __init__(self, label: str, out: TextIO = sys.stderr) -> None:
         self.label = label
         self.out = out
-        self._bar: tqdm | None = None
+        self._bar: tqdm[Never] | None = None
 
     def __call__(self, done: int, total: int) -> None:
         bar = self._bar
@@ -42,7 +42,7 @@ class ByteProgress:
     def _live(self) -> bool:
         return bool(getattr(self.out, "isatty", lambda: False)())
 
-    def _new_bar(self, total: int) -> tqdm:
+    def _new_bar(self, total: int) -> tqdm[Never]:
         live = self._live()
         return tqdm(
             total=total,

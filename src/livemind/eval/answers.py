@@ -94,7 +94,7 @@ def _extract_choice(text: str, n_options: int) -> str | None:
     found = [c for c in found if c in valid]
     if found:
         return found[-1]
-    boxed = [c for c in _BOXED_LETTER.findall(text) if c in valid]
+    boxed: list[str] = [c for c in _BOXED_LETTER.findall(text) if c in valid]
     if boxed:
         return boxed[-1]
     tail = text.rstrip()

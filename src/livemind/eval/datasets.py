@@ -267,7 +267,7 @@ def _read_records(file: Path) -> list[tuple[int, Any]]:
         return list(enumerate(data))
     except json.JSONDecodeError:
         pass
-    out = []
+    out: list[tuple[int, Any]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:

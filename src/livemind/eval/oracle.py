@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from livemind.eval.stats import ReportError, question_key
+from livemind.eval.stats import Record, ReportError, question_key
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,14 @@ class OracleResult:
 
 
 def oracle_choice(
-    records: Sequence[dict], *, default: str, candidates: Sequence[str]
+    records: Sequence[Record], *, default: str, candidates: Sequence[str]
 ) -> OracleResult:
     """Pick per question the fastest right answer among ``default`` and ``candidates``,
     the default's answer where none is right. Only questions that every named
     configuration answered without error count; raises :class:`ReportError` when none does.
     """
     names = [default, *[c for c in candidates if c != default]]
-    by_question: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
+    by_question: dict[tuple[str, str], dict[str, Record]] = defaultdict(dict)
     for r in records:
         if r.get("config") in names and not r.get("error"):
             by_question[question_key(r)][str(r["config"])] = r

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib import colormaps, ticker
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -21,13 +23,13 @@ DPI = 120
 WIDE = 10.0  # use a log axis when max / min exceeds this
 
 
-def _figure() -> tuple[Figure, object]:
+def _figure() -> tuple[Figure, Axes]:
     fig = Figure(figsize=(9, 6), layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
 
-def _colour(i: int, n: int) -> tuple:
+def _colour(i: int, n: int) -> tuple[float, float, float, float]:
     cmap = colormaps["tab10" if n <= 10 else "tab20"]
     return cmap(i % cmap.N)
 
@@ -37,7 +39,7 @@ def _wide(values: Sequence[float]) -> bool:
     return bool(pos) and max(pos) / min(pos) > WIDE
 
 
-def _plain_log_ticks(axis: object) -> None:
+def _plain_log_ticks(axis: Axis) -> None:
     """Plain tick labels (0.5, 1, 2, 5) on a log axis instead of powers of ten."""
     fmt = ticker.FuncFormatter(lambda v, _: f"{v:g}")
     axis.set_major_formatter(fmt)
@@ -79,11 +81,16 @@ def plot_accuracy_vs_latency(summaries: Sequence[ConfigSummary], path: Path) -> 
             label=f"{number}  {s.config} (n={s.n})",
         )
         ax.annotate(number, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=9)
-    front = pareto_front(summaries)
+    # the front holds only configs with both numbers; the filter narrows the types
+    front = [
+        (lat, 100 * acc)
+        for s in pareto_front(summaries)
+        if (lat := s.median_latency_s) is not None and (acc := s.accuracy) is not None
+    ]
     if len(front) >= 2:
         ax.step(
-            [s.median_latency_s for s in front],
-            [100 * s.accuracy for s in front],
+            [lat for lat, _ in front],
+            [acc for _, acc in front],
             where="post",
             linestyle="--",
             color="grey",

@@ -90,17 +90,19 @@ def pareto_front(summaries: Sequence[ConfigSummary]) -> list[ConfigSummary]:
     """The configs that no other config beats on both axes: none is at least as fast
     (median latency) and at least as accurate, and better on one. Sorted by latency;
     configs without both numbers are left out. Ties on both axes all stay."""
-    known = [s for s in summaries if s.median_latency_s is not None and s.accuracy is not None]
+    known = [
+        (lat, acc, s)
+        for s in summaries
+        if (lat := s.median_latency_s) is not None and (acc := s.accuracy) is not None
+    ]
 
-    def beaten(s: ConfigSummary) -> bool:
+    def beaten(lat: float, acc: float) -> bool:
         return any(
-            o.median_latency_s <= s.median_latency_s
-            and o.accuracy >= s.accuracy
-            and (o.median_latency_s < s.median_latency_s or o.accuracy > s.accuracy)
-            for o in known
+            o_lat <= lat and o_acc >= acc and (o_lat < lat or o_acc > acc)
+            for o_lat, o_acc, _ in known
         )
 
-    return sorted((s for s in known if not beaten(s)), key=lambda s: s.median_latency_s)
+    return [s for lat, acc, s in sorted(known, key=lambda k: k[0]) if not beaten(lat, acc)]
 
 
 def pareto_lines(summaries: Sequence[ConfigSummary]) -> list[str]:

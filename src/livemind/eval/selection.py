@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from livemind.eval.configs import parse_config
-from livemind.eval.stats import ReportError, question_key
+from livemind.eval.stats import Record, ReportError, question_key
 
 
 def canonical_config_names(specs: str | Sequence[str], present: Collection[str] = ()) -> list[str]:
@@ -25,7 +25,8 @@ def canonical_config_names(specs: str | Sequence[str], present: Collection[str] 
         if present and name not in present:
             head, _, model = spec.partition("@")
             legacy = _parsed(f"{head}+short+notes-free" + (f"@{model}" if model else ""))
-            name = legacy if legacy in present else name
+            if legacy is not None and legacy in present:
+                name = legacy
         if name not in names:
             names.append(name)
     return names
@@ -39,8 +40,8 @@ def _parsed(spec: str) -> str | None:
 
 
 def select_records(
-    records: Sequence[dict], *, configs: Sequence[str] = (), common: bool = False
-) -> list[dict]:
+    records: Sequence[Record], *, configs: Sequence[str] = (), common: bool = False
+) -> list[Record]:
     """Records of the given configurations (all when empty; order kept), and with
     ``common`` only the questions (dataset, qid) that each of them has a record for.
     Raises :class:`ReportError` naming a configuration with no records, or when ``common``

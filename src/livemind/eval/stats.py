@@ -21,11 +21,16 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 Z95 = 1.959963984540054
 LENGTH_BINS = ("1", "2", "3", "4-5", "6+")
 FIRST_CONFIGS = ("baseline-prewarm", "output-only")  # shown right after the baseline
 DASH = "–"
+
+# One run record: a JSON object as the runner wrote it (values of any JSON type; fields
+# vary across versions, so every statistic checks what it reads).
+Record = dict[str, Any]
 
 
 class ReportError(Exception):
@@ -90,10 +95,10 @@ class ConfigSummary:
     latencies: tuple[float, ...] = field(default=(), repr=False)  # sorted, for the CDF plot
 
 
-def load_records(paths: Sequence[str | Path]) -> list[dict]:
+def load_records(paths: Sequence[str | Path]) -> list[Record]:
     """Read JSONL files in order; blank lines are skipped. Raises :class:`ReportError` naming
     ``file:line`` for a line that is not a JSON object with ``config`` and ``qid``."""
-    records: list[dict] = []
+    records: list[Record] = []
     for path in map(Path, paths):
         try:
             text = path.read_text(encoding="utf-8")
@@ -125,7 +130,9 @@ def wilson_ci(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     return max(0.0, center - half), min(1.0, center + half)
 
 
-def paired_mean_ci(diffs: Sequence[float], z: float = Z95) -> tuple[float | None, tuple | None]:
+def paired_mean_ci(
+    diffs: Sequence[float], z: float = Z95
+) -> tuple[float | None, tuple[float, float] | None]:
     """Mean of paired differences and its normal-approximation CI (None for < 2 pairs)."""
     if not diffs:
         return None, None
@@ -156,15 +163,16 @@ def length_bin(sentences: object) -> str | None:
 
 
 def _num(v: object) -> float | None:
-    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-    return float(v) if ok else None
+    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+        return float(v)
+    return None
 
 
-def _nums(recs: Iterable[dict], key: str) -> list[float]:
+def _nums(recs: Iterable[Record], key: str) -> list[float]:
     return [v for r in recs if (v := _num(r.get(key))) is not None]
 
 
-def _per_rate(recs: Iterable[dict], tokens: str, rate: str) -> list[float]:
+def _per_rate(recs: Iterable[Record], tokens: str, rate: str) -> list[float]:
     """Seconds that ``tokens`` take at ``rate`` tokens/s, per record (where both exist)."""
     return [
         t / v
@@ -185,17 +193,38 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def _model_label(r: dict) -> str:
+def _model_label(r: Record) -> str:
     model, output = str(r.get("model", "?")), r.get("output_model")
     return model if output in (None, model) else f"{model} → {output}"
 
 
-def question_key(r: dict) -> tuple[str, str]:
+def question_key(r: Record) -> tuple[str, str]:
     """The question a record answers: (dataset, qid)."""
     return (str(r.get("dataset", "")), str(r["qid"]))
 
 
-def _cache_and_speculation(ok: Sequence[dict]) -> dict[str, float | None]:
+class _CacheStats(TypedDict):
+    """Issue-4 fields of :class:`ConfigSummary` (see :func:`_cache_and_speculation`)."""
+
+    median_final_evaluated: float | None
+    median_unseen_tokens: float | None
+    evaluated_over_unseen: float | None
+    median_prewarm_calls: float | None
+    speculation_used: float | None
+    wasted_per_question: float | None
+    median_saved_s: float | None
+
+
+class _AnswerStats(TypedDict):
+    """Issue-12 fields of :class:`ConfigSummary` (see :func:`_answers_and_notes`)."""
+
+    reason_share: float | None
+    truncated_share: float | None
+    notes_checked: int
+    notes_right: float | None
+
+
+def _cache_and_speculation(ok: Sequence[Record]) -> _CacheStats:
     """Issue-4 statistics; None where the records predate those fields."""
     both = [
         (e, u)
@@ -217,7 +246,7 @@ def _cache_and_speculation(ok: Sequence[dict]) -> dict[str, float | None]:
     }
 
 
-def _answers_and_notes(ok: Sequence[dict]) -> dict[str, float | int | None]:
+def _answers_and_notes(ok: Sequence[Record]) -> _AnswerStats:
     """Issue-12 statistics; None where the records predate those fields."""
     modes = [r["answer_mode"] for r in ok if r.get("answer_mode")]
     finish = [r["answer_finish"] for r in ok if r.get("answer_finish")]
@@ -231,13 +260,13 @@ def _answers_and_notes(ok: Sequence[dict]) -> dict[str, float | int | None]:
     }
 
 
-def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[ConfigSummary]:
+def summarize(records: Sequence[Record], *, baseline: str = "baseline") -> list[ConfigSummary]:
     """One summary per configuration: the baseline first, then ``baseline-prewarm`` and
     ``output-only`` when present, then the rest by median latency (no data last). When
     ``baseline`` is absent every vs-baseline field is None. Every record needs ``config``
     and ``qid`` (as :func:`load_records` guarantees); other missing or non-numeric values
     are skipped in the statistic they would enter."""
-    groups: dict[str, dict[tuple[str, str], dict]] = {}
+    groups: dict[str, dict[tuple[str, str], Record]] = {}
     dups: dict[str, int] = {}
     for r in records:
         g = groups.setdefault(str(r["config"]), {})
@@ -267,7 +296,7 @@ def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[Co
             n_pairs = len(pairs)
             diffs = [float(bool(a.get("correct"))) - bool(b.get("correct")) for a, b in pairs]
             diff, ci = paired_mean_ci(diffs)
-        bins: dict[str, list[dict]] = {}
+        bins: dict[str, list[Record]] = {}
         for r in ok:
             b = length_bin(r.get("prompt_sentences"))
             if b is not None:
@@ -320,7 +349,7 @@ def summarize(records: Sequence[dict], *, baseline: str = "baseline") -> list[Co
 
     first = (baseline, *FIRST_CONFIGS)
 
-    def order(s: ConfigSummary) -> tuple:
+    def order(s: ConfigSummary) -> tuple[int, bool, float, str]:
         fixed = first.index(s.config) if s.config in first else len(first)
         lat = s.median_latency_s
         return (fixed, lat is None, lat if lat is not None else 0.0, s.config)

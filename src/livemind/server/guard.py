@@ -19,21 +19,16 @@ The functions are pure; :class:`SiteGuard` applies them to every ASGI request.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +148,7 @@ class SiteGuard:
     """ASGI middleware: refuses what :func:`refusal` refuses, before the app sees it.
     A refused WebSocket is closed during the handshake (HTTP 403 to the client)."""
 
-    def __init__(self, app: App, policy: SitePolicy, on_refuse: Callable[[str], None]) -> None:
+    def __init__(self, app: ASGIApp, policy: SitePolicy, on_refuse: Callable[[str], None]) -> None:
         self.app = app
         self.policy = policy
         self.on_refuse = on_refuse  # called with the refusal's code (metrics)
