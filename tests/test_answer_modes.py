@@ -31,6 +31,9 @@ from livemind.formats import (
 from livemind.session import LiveSession
 from scripted_backend import ScriptedBackend, is_inference_request
 
+# Scripted delays run on the loop's virtual time (looptime): no wall time, no races.
+pytestmark = pytest.mark.looptime
+
 WORD_PROBLEM = (
     "A farm has 17 goats. Each goat eats 2 kg of hay a day. Hay costs 4 dollars per kg. "
     "How much does the farm spend on hay in a day?"

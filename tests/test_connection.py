@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from livemind.backends.base import Request
 from livemind.config import SessionConfig
 from livemind.server.hub import SessionHub
 from livemind.server.protocol import ClientEvent
 from scripted_backend import ScriptedBackend, is_inference_request
+
+# Scripted delays run on the loop's virtual time (looptime): no wall time, no races.
+pytestmark = pytest.mark.looptime
 
 
 def reply(request: Request) -> str:

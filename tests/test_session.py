@@ -9,6 +9,9 @@ from livemind.config import SessionConfig
 from livemind.session import LiveSession, SessionError
 from scripted_backend import ScriptedBackend, is_inference_request
 
+# Scripted delays run on the loop's virtual time (looptime): no wall time, no races.
+pytestmark = pytest.mark.looptime
+
 TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
 
 

@@ -4,12 +4,17 @@ real model in test_cache_alignment.py)."""
 
 import asyncio
 
+import pytest
+
 from livemind.answering import looks_complete, prewarm_cut
 from livemind.backends.base import Request
 from livemind.config import SessionConfig
 from livemind.formats import TYPING_MARK, aligned_output_instruction
 from livemind.session import LiveSession
 from scripted_backend import ScriptedBackend, is_inference_request
+
+# Scripted delays run on the loop's virtual time (looptime): no wall time, no races.
+pytestmark = pytest.mark.looptime
 
 TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
 QUESTION = "Which planet is known as the red planet?\nA. Venus\nB. Mars"

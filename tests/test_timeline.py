@@ -3,9 +3,9 @@ test double), and the PNG drawn from it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,9 @@ from livemind.session import LiveSession
 from livemind.timeline import Timeline, TimelineRecorder, build_timeline
 from livemind.typist import type_and_commit
 from scripted_backend import ScriptedBackend, is_inference_request
+
+# Scripted delays run on the loop's virtual time (looptime): no wall time, no races.
+pytestmark = pytest.mark.looptime
 
 
 def ev(t: float, type_: str, **data: object) -> tuple[float, Event]:
@@ -186,9 +189,9 @@ async def test_a_virtual_clock_puts_the_session_on_the_typing_timeline() -> None
     session = LiveSession(backend, cfg)
     rec = TimelineRecorder(session.clock.now)
     session.on(rec)
-    real = time.perf_counter()
+    real = asyncio.get_running_loop().time()
     typed = await type_and_commit(session, TEXT, cpm=60, fast=True)
-    assert time.perf_counter() - real < 10  # nobody waited for the typing
+    assert asyncio.get_running_loop().time() - real < 10  # nobody waited for the typing
     assert typed.enter_s == pytest.approx(typed.started_s + len(TEXT))
     keys = [(typed.started_s + t, len(s)) for t, s in typed.keys]
     tl = build_timeline(rec.events, enter=typed.enter_s, keys=keys)

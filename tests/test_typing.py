@@ -1,6 +1,6 @@
 """The typing simulator's clocks, with the scripted test double."""
 
-import time
+import asyncio
 
 import pytest
 
@@ -8,6 +8,9 @@ from livemind.config import SessionConfig
 from livemind.session import LiveSession
 from livemind.typist import type_and_commit
 from scripted_backend import ScriptedBackend, is_inference_request
+
+# Scripted delays run on the loop's virtual time (looptime): no wall time, no races.
+pytestmark = pytest.mark.looptime
 
 TEXT = "Ann has two cats. Bob has three dogs. How many pets in all?"
 
@@ -21,9 +24,9 @@ def scripted(delay: float) -> ScriptedBackend:
 
 async def test_fast_mode_uses_a_virtual_clock() -> None:
     session = LiveSession(scripted(0.0), SessionConfig(min_len=3))
-    start = time.perf_counter()
+    start = asyncio.get_running_loop().time()
     typed = await type_and_commit(session, TEXT, cpm=60, fast=True)  # 1 char/s virtual
-    assert time.perf_counter() - start < 5  # nobody waited ~60 s of typing
+    assert asyncio.get_running_loop().time() - start < 5  # nobody waited ~60 s of typing
     assert typed.typing_s == pytest.approx(len(TEXT))
     assert typed.answer.text == "Five."
     assert len(typed.answer.calls) == 2
@@ -46,9 +49,9 @@ async def test_slow_calls_cause_overhead_and_batching() -> None:
 async def test_real_time_typing() -> None:
     session = LiveSession(scripted(0.0), SessionConfig(min_len=3))
     seen: list[str] = []
-    start = time.perf_counter()
+    start = asyncio.get_running_loop().time()
     typed = await type_and_commit(session, "One two. Three four.", cpm=12000, on_text=seen.append)
-    assert time.perf_counter() - start >= 19 * 60 / 12000
+    assert asyncio.get_running_loop().time() - start >= 19 * 60 / 12000
     assert seen[-1] == "One two. Three four"  # every keystroke was shown
     assert typed.answer.text == "Five."
 
@@ -108,12 +111,12 @@ async def test_think_time_lets_a_speculative_answer_run_before_enter() -> None:
     )
     cfg = SessionConfig(min_len=3, speculate=True, speculate_after_s=0.2)
     session = LiveSession(backend, cfg)
-    start = time.perf_counter()
+    start = asyncio.get_running_loop().time()
     typed = await type_and_commit(session, TEXT, cpm=60000, fast=True, think_s=1.0)
     assert typed.answer.speculative
     assert typed.latency_s < 0.05 and typed.answer.speculation_saved_s > 0.5
     # the session was idle once the answer was ready: the rest of the pause was skipped
-    assert time.perf_counter() - start < 0.75
+    assert asyncio.get_running_loop().time() - start < 0.75
     assert typed.enter_s - typed.started_s == pytest.approx(typed.typing_s + 1.0)
     plain = LiveSession(backend, SessionConfig(min_len=3))
     typed = await type_and_commit(plain, TEXT, cpm=60000, fast=True, think_s=1.0)

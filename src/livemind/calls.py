@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,5 +85,6 @@ async def stream_call(
         raise
     finally:
         record.wall_s = clock() - start
-        await stream.aclose()
+        if isinstance(stream, AsyncGenerator):  # stops the generation on the engine
+            await stream.aclose()
     return "".join(parts)

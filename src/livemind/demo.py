@@ -38,7 +38,9 @@ class DemoOptions:
     plot: Path | None = None  # write the timeline picture (PNG) there
 
 
-async def run_demo(backend: Backend, output_backend: Backend | None, opts: DemoOptions) -> dict:
+async def run_demo(
+    backend: Backend, output_backend: Backend | None, opts: DemoOptions
+) -> dict[str, Any]:
     """Run LiveMind then the baseline on ``opts.question``; print and return the result
     (with its ``timeline``; drawn to ``opts.plot`` when set)."""
     plot_timeline = _plotter() if opts.plot is not None else None
