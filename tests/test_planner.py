@@ -1,0 +1,89 @@
+"""The typing phase's planner on plain values: no event loop, no backend."""
+
+from __future__ import annotations
+
+from livemind.actions import Action, ActionKind
+from livemind.calls import CallRecord
+from livemind.config import SessionConfig
+from livemind.planner import Job, JobKind, cancels, inference_due, next_job
+from livemind.turn import TurnState
+
+TEXT = "Tom has three apples. He buys four more. Then he eats "
+CFG = SessionConfig(min_len=3, notes="free", prewarm_min_chars=8)
+
+
+def turn_with(text: str, cfg: SessionConfig = CFG) -> TurnState:
+    turn = TurnState.start(cfg.granularity, cfg.min_len)
+    turn.segmenter.update(text)
+    return turn
+
+
+def note(turn: TurnState, start: int, count: int) -> None:
+    segments = tuple(turn.stable_texts()[start : start + count])
+    turn.store_note(start, segments, Action(ActionKind.INFERENCE, "n"), CallRecord("x", "m"))
+
+
+def test_unread_stable_segments_get_an_inference_call_first() -> None:
+    turn = turn_with(TEXT)
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert job == Job(JobKind.INFERENCE, 0, ("Tom has three apples.", " He buys four more."))
+
+
+def test_an_append_only_layout_reads_on_from_the_last_note() -> None:
+    turn = turn_with(TEXT)
+    note(turn, 0, 1)
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert job is not None and (job.start, job.end) == (1, 2)
+
+
+def test_with_every_segment_noted_the_uncached_tail_is_prewarmed_at_a_word_boundary() -> None:
+    turn = turn_with(TEXT)
+    note(turn, 0, 2)
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert job is not None and job.kind is JobKind.PREWARM
+    assert TEXT[: job.cut] == TEXT.rstrip()  # cut at the last space, never mid-word
+    assert next_job(turn, CFG, can_prewarm=False) is None  # the backend cannot prefill
+    turn.read(TEXT[: job.cut])
+    assert next_job(turn, CFG, can_prewarm=True) is None  # already cached
+
+
+def test_nothing_while_committing_or_while_the_text_is_held_for_a_speculation() -> None:
+    turn = turn_with(TEXT)
+    turn.committing = True
+    assert next_job(turn, CFG, can_prewarm=True) is None
+    turn.committing = False
+    turn.held_for = turn.text
+    assert next_job(turn, CFG, can_prewarm=True) is None
+
+
+def test_a_failed_call_is_not_retried_for_the_same_segments() -> None:
+    turn = turn_with(TEXT)
+    turn.failed_upto = 2
+    assert not inference_due(turn, CFG)
+
+
+def test_notes_pause_on_a_word_problem_under_auto_and_in_other_modes() -> None:
+    turn = turn_with("Tom has 3 apples. He buys 4 more. How many apples does he have now?")
+    assert not inference_due(turn, SessionConfig(min_len=3, notes="auto"))  # numeric problem
+    assert inference_due(turn, SessionConfig(min_len=3, notes="facts"))
+    assert not inference_due(turn, SessionConfig(min_len=3, mode="output-only"))
+    job = next_job(turn, SessionConfig(min_len=3, mode="baseline"), can_prewarm=True)
+    assert job is not None and job.kind is JobKind.PREWARM  # the baseline's own prefix
+
+
+def test_an_edit_cancels_an_inference_call_only_if_it_reaches_its_segments() -> None:
+    turn = turn_with(TEXT)
+    job = Job(JobKind.INFERENCE, 1, (" He buys four more.",))
+    assert cancels(job, "", turn, CFG, invalidated_from=1)
+    assert not cancels(job, "", turn, CFG, invalidated_from=2)
+    assert not cancels(job, "", turn, CFG, invalidated_from=None)
+
+
+def test_a_prewarm_gives_way_to_a_due_inference_call_and_to_an_edit_before_its_cut() -> None:
+    turn = turn_with(TEXT)
+    prewarm = Job(JobKind.PREWARM, cut=20)
+    assert cancels(prewarm, TEXT[:20], turn, CFG, None)  # an inference call is due
+    note(turn, 0, 2)
+    assert not cancels(prewarm, TEXT[:20], turn, CFG, None)
+    turn.segmenter.update("Tim" + TEXT[3:])
+    assert cancels(prewarm, TEXT[:20], turn, CFG, None)  # its text is no longer the start
