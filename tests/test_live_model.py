@@ -152,7 +152,9 @@ async def test_edit_cancels_real_inference_call(llama_backend) -> None:
     await session.settled()
     kinds = [e.type for e in events]
     assert "inference.cancelled" in kinds and "memory.invalidated" in kinds
-    assert session.memory.entries[0].segments[0].startswith("Write a very long story about a dog")
+    assert (
+        session.turn.memory.entries[0].segments[0].startswith("Write a very long story about a dog")
+    )
     assert llama_backend.in_flight == 0
 
 

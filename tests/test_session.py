@@ -50,7 +50,7 @@ async def test_inference_calls_while_typing_then_answer() -> None:
     await type_text(session, TEXT)
     # Sentences 1-3 are stable while typing (the last one may still change).
     assert [e.data["index"] for e in events if e.type == "segment.committed"] == [0, 1, 2]
-    assert len(session.memory.inferences) == 3
+    assert len(session.turn.memory.inferences) == 3
     answer = await session.commit()
     assert answer.text == "There are six apples left."
     assert len(answer.calls) == 3 and len(answer.actions) == 3
@@ -83,18 +83,18 @@ async def test_edit_cancels_in_flight_call_and_drops_memory() -> None:
     assert backend.cancelled >= 1
     done = [e for e in events if e.type == "inference.done"]
     assert all("three" not in "".join(e.data["segments"]) for e in done)
-    assert [e.segments for e in session.memory.entries][0][0].startswith("Tom has five")
+    assert [e.segments for e in session.turn.memory.entries][0][0].startswith("Tom has five")
 
 
 async def test_edit_after_inference_invalidates_it() -> None:
     session, _, events = make()
     await type_text(session, "Alice is 30. Bob is 40. Who is")
-    assert len(session.memory.entries) == 2
+    assert len(session.turn.memory.entries) == 2
     session.set_text("Alice is 31. Bob is 40. Who is")
     inv = [e for e in events if e.type == "memory.invalidated"]
     assert inv and inv[-1].data["from_index"] == 0
     await session.settled()
-    assert session.memory.entries[0].segments[0] == "Alice is 31."
+    assert session.turn.memory.entries[0].segments[0] == "Alice is 31."
 
 
 async def test_multi_turn_history() -> None:
@@ -123,7 +123,7 @@ async def test_reply_that_is_not_an_action_is_kept_as_inference() -> None:
     backend = ScriptedBackend(["the apples add up to seven"])
     session = LiveSession(backend, SessionConfig(min_len=3))
     await type_text(session, "Tom has three apples. He buys four. How")
-    entry = session.memory.entries[0]
+    entry = session.turn.memory.entries[0]
     assert entry.action.kind == "inference" and "seven" in entry.action.content
 
 
@@ -231,7 +231,7 @@ async def test_edit_before_in_flight_call_cancels_it() -> None:
     session.set_text("Alice is twenty. Bob is forty. Carl is fifty. Dan is")
     await session.settled()
     assert "inference.cancelled" in types(events)
-    entries = session.memory.entries
+    entries = session.turn.memory.entries
     assert entries[0].segments[0] == "Alice is twenty."
     assert [e.start for e in entries] == [0] + [e.end for e in entries[:-1]]  # contiguous
     assert entries[-1].end == 3

@@ -74,7 +74,7 @@ async def test_prewarm_never_runs_ahead_of_a_due_inference_call() -> None:
         await asyncio.sleep(0)
     await session.settled()
     # every stable segment was read by an inference call despite the prewarm traffic
-    assert session.memory.seen_upto == len(session.segmenter.segments) == 3
+    assert session.turn.memory.seen_upto == len(session.segmenter.segments) == 3
     answer = await session.commit()
     assert answer.prewarms and all(not r.cancelled or r.wall_s >= 0 for r in answer.prewarms)
     assert answer.busy_s >= sum(r.wall_s for r in answer.prewarms)
@@ -156,7 +156,7 @@ async def test_an_edit_before_the_prewarmed_text_cancels_the_prewarm() -> None:
     assert backend.prewarm_requests
     session.set_text("Tim has three apples and some")  # edited before the cut
     await session.settled()
-    first = session.prewarms[0]
+    first = session.turn.prewarms[0]
     assert first.cancelled
     assert backend.prewarm_requests[-1].messages[-1]["content"].startswith("Tim")
 
@@ -197,4 +197,4 @@ async def test_speculation_waits_for_a_running_call_under_commit_policy_wait() -
     await session.settled()
     await asyncio.sleep(0.01)  # the calls are done: now the answer starts
     assert "speculation.started" in [e.type for e in events]
-    assert session.memory.entries
+    assert session.turn.memory.entries

@@ -28,36 +28,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from livemind.answer_modes import notes_paused_reason, solving
 from livemind.answerer import Answerer
 from livemind.answering import Answer, SessionError
 from livemind.backends.base import Backend, Message
-from livemind.calls import CallRecord
 from livemind.clock import Clock, SessionClock
 from livemind.config import SessionConfig
 from livemind.events import Event, Listener
-from livemind.memory import InferenceMemory
-from livemind.segment import Segmenter, SegmentUpdate
+from livemind.segment import Segmenter
 from livemind.session_context import SessionContext
 from livemind.speculator import Speculator
+from livemind.text_input import PreparedText, TextInput
+from livemind.turn import TurnState
 from livemind.typing_worker import TypingWorker
 
 __all__ = ["Answer", "LiveSession", "PreparedText", "SessionError"]
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedText:
-    """A snapshot segmented ahead (:meth:`LiveSession.prepare_text`): the segmenter it
-    started from and that one's text then, the updated copy and what changed."""
-
-    text: str
-    base: Segmenter
-    base_text: str
-    fork: Segmenter
-    update: SegmentUpdate
 
 
 class LiveSession:
@@ -84,7 +71,8 @@ class LiveSession:
         )
         self._worker = TypingWorker(self._ctx, on_idle=self._on_idle)
         self._speculator = Speculator(self._ctx, self._worker)
-        self._answerer = Answerer(self._ctx, self._worker, self._speculator, self._apply)
+        self._input = TextInput(self._ctx, self._worker, self._speculator)
+        self._answerer = Answerer(self._ctx, self._worker, self._speculator, self._input.apply)
 
     # ----- observers and read-only views ----------------------------------------------
     def on(self, listener: Listener) -> None:
@@ -107,8 +95,12 @@ class LiveSession:
 
     @property
     def output_backend(self) -> Backend:
-        """The answer's model (the same one unless collaborative)."""
+        """The answer's model (the same one unless collaborative); settable between turns."""
         return self._ctx.output_backend
+
+    @output_backend.setter
+    def output_backend(self, backend: Backend) -> None:
+        self._ctx.output_backend = backend
 
     @property
     def session_id(self) -> str:
@@ -123,26 +115,13 @@ class LiveSession:
         return self._ctx.turn.text
 
     @property
+    def turn(self) -> TurnState:
+        """The current turn (segments, notes, this turn's call records): read it only."""
+        return self._ctx.turn
+
+    @property
     def segmenter(self) -> Segmenter:
         return self._ctx.turn.segmenter
-
-    @property
-    def memory(self) -> InferenceMemory:
-        return self._ctx.turn.memory
-
-    @property
-    def calls(self) -> list[CallRecord]:
-        """This turn's inference calls."""
-        return self._ctx.turn.calls
-
-    @property
-    def prewarms(self) -> list[CallRecord]:
-        return self._ctx.turn.prewarms
-
-    @property
-    def trace(self) -> list[dict[str, Any]]:
-        """This turn's notes, in order."""
-        return self._ctx.turn.trace
 
     @property
     def history(self) -> list[Message]:
@@ -170,62 +149,17 @@ class LiveSession:
     def set_text(self, text: str) -> None:
         """Take a full snapshot of the input text (segments it on the spot: for long texts
         on a busy event loop, see :meth:`prepare_text`)."""
-        self._note_text(text)
-        self._apply(self.segmenter.update(text))
+        self._input.set_text(text)
 
     async def prepare_text(self, text: str) -> PreparedText:
-        """Segment ``text`` in a worker thread on a copy of the segmenter, leaving the
-        session as it is, so that a long text does not hold up the event loop;
-        :meth:`apply_prepared` then takes the result."""
-        base = self.segmenter
-        fork = base.fork()  # on the loop: the session's segmenter is not read meanwhile
-        update = await asyncio.to_thread(fork.update, text)
-        return PreparedText(text, base, base.text, fork, update)
+        """Segment ``text`` in a worker thread, leaving the session as it is, so that a
+        long text does not hold up the event loop; :meth:`apply_prepared` takes it."""
+        return await self._input.prepare(text)
 
     def apply_prepared(self, prepared: PreparedText) -> bool:
         """Take a text segmented by :meth:`prepare_text`; False, changing nothing, when
         the session's text moved on meanwhile (a reset, another text): prepare it again."""
-        if prepared.base is not self.segmenter or prepared.base_text != self.segmenter.text:
-            return False
-        self._note_text(prepared.text)
-        self._ctx.turn.segmenter = prepared.fork
-        self._apply(prepared.update)
-        return True
-
-    def _note_text(self, text: str) -> None:
-        """What a new snapshot changes before its segments are applied."""
-        turn = self._ctx.turn
-        if turn.committing:
-            raise SessionError("busy", "an answer is being produced; wait for it or cancel it")
-        if text != turn.text:
-            self._speculator.discard()
-            self._speculator.arm()
-            turn.text_changed(text)
-
-    def _apply(self, update: SegmentUpdate) -> None:
-        """Events and invalidation for one segmentation update, then the worker's turn."""
-        turn = self._ctx.turn
-        first = update.invalidated_from
-        if first is not None:
-            dropped = turn.invalidate()
-            first = first if dropped is None else min(dropped, first)
-            self._emit("memory.invalidated", from_index=first)
-        for seg in update.added:
-            self._emit("segment.committed", index=seg.index, text=seg.text)
-        self._announce_notes_policy()
-        self._worker.after_update(first)
-        self._worker.kick()
-
-    def _announce_notes_policy(self) -> None:
-        """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes."""
-        cfg, turn = self._ctx.config, self._ctx.turn
-        paused = cfg.mode == "livemind" and solving(cfg.notes, turn.text, cfg.answer_mode)
-        if paused != turn.notes_paused and not turn.committing:
-            turn.notes_paused = paused
-            if paused:
-                self._emit("notes.paused", reason=notes_paused_reason(cfg.answer_mode))
-            else:
-                self._emit("notes.resumed")
+        return self._input.apply_prepared(prepared)
 
     def _on_idle(self) -> None:
         self._speculator.maybe()
