@@ -23,6 +23,10 @@ default (``answer_modes``: auto answers, auto notes, no budget); the canonical n
 them, except ``short`` and ``free`` (the behaviour before answer modes existed, so older
 records keep their names). E.g. ``livemind/aligned+prewarm+spec``,
 ``baseline-prewarm+spec``, ``livemind+prewarm+reason128+notes-facts``.
+
+A parsed config holds the :class:`~livemind.config.SessionConfig` it runs:
+:data:`BENCH_DEFAULTS` (the product's settings without prewarm, waiting at Enter) with
+what its name spells; its canonical name is spelled back from those settings.
 """
 
 from __future__ import annotations
