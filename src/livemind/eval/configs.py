@@ -122,8 +122,8 @@ def _valid(settings: SessionConfig, spec: str) -> SessionConfig:
 
 def parse_config(spec: str) -> BenchConfig:
     """Parse one configuration name (see the module docstring); ValueError if malformed."""
-    head, _, model = spec.strip().partition("@")
-    model = model.strip() or None
+    head, _, after = spec.strip().partition("@")
+    model = after.strip() or None
     at_model = f"@{model}" if model else ""
     body, *flag_words = head.split("+")
     changes = _parse_flags(flag_words, spec)
