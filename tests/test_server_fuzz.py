@@ -18,7 +18,8 @@ from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.guard import SitePolicy
 from livemind.server.hub import CLOSE, Limits, SessionHub
-from livemind.server.protocol import SETTINGS, ProtocolError, parse_event
+from livemind.server.protocol import EXTRA_SETTINGS, ProtocolError, parse_event, setting_names
+from livemind.settings_schema import live_settings
 from scripted_backend import ScriptedBackend, is_inference_request
 
 LIMITS = Limits(max_text_chars=300, max_message_bytes=2048)
@@ -51,17 +52,17 @@ TEST_SITE = SitePolicy.for_bind("127.0.0.1", allow_hosts=["testserver"])
 
 def setting_values(key: str) -> st.SearchStrategy[object]:
     """Valid values of a setting, its extremes, and values of the wrong type."""
-    kind, allowed = SETTINGS[key]
+    entry = live_settings().get(key)
     wrong = st.none() | st.floats(allow_nan=True) | st.text(max_size=4)
-    if allowed is not None:
-        return st.sampled_from(allowed) | wrong
-    if kind is bool:
+    if entry is not None and entry.setting.choices:
+        return st.sampled_from(entry.setting.choices) | wrong
+    if key in EXTRA_SETTINGS or entry is not None and entry.kind is bool:
         return st.booleans() | st.integers(0, 1) | wrong
     extremes = st.sampled_from([-1, 0, 1, 64, 65, 4096, 4097, 2**63])
     return st.integers(-5, 300) | extremes | st.booleans() | wrong
 
 
-ONE_SETTING = st.sampled_from(sorted(SETTINGS)).flatmap(
+ONE_SETTING = st.sampled_from(sorted(setting_names())).flatmap(
     lambda key: setting_values(key).map(lambda value: {key: value})
 )
 SETTING = st.lists(ONE_SETTING, min_size=1, max_size=3).map(

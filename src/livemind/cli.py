@@ -8,13 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from livemind.answer_modes import ANSWER_MODES, NOTE_POLICIES
 from livemind.backends import open_backend
 from livemind.backends.base import Backend, BackendError
-from livemind.config import COMMIT_POLICIES, GRANULARITIES, SessionConfig
-from livemind.formats import DEFAULT_FORMAT, FORMATS
 from livemind.models import DEFAULT_MODEL, ModelError
 from livemind.progress import ByteProgress
+from livemind.settings_schema import add_session_arguments, config_from_args
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -60,75 +58,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_session_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("simultaneous inference")
-    g.add_argument(
-        "--format",
-        default=DEFAULT_FORMAT,
-        choices=FORMATS,
-        help=f"prompt layout (default {DEFAULT_FORMAT})",
-    )
-    g.add_argument(
-        "--granularity",
-        default="sentence",
-        choices=GRANULARITIES,
-        help="segment size (default sentence)",
-    )
-    g.add_argument(
-        "--min-len",
-        type=int,
-        default=10,
-        help="merge pieces until they have this many characters (default 10)",
-    )
-    g.add_argument(
-        "--actions",
-        default="v2",
-        choices=("v1", "v2"),
-        help="v2: inference/wait; v1 adds background/hypothesize (default v2)",
-    )
-    g.add_argument("--max-tokens", type=int, default=512, help="answer token limit")
-    g.add_argument(
-        "--prewarm",
-        action=argparse.BooleanOptionalAction,
-        default=SessionConfig().prewarm,
-        help="prefill unread text into the cache while typing, where the backend can (default on)",
-    )
-    g.add_argument(
-        "--speculate",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="start the answer in the pause before Enter (default off)",
-    )
-    g.add_argument(
-        "--commit-policy",
-        default=SessionConfig().commit_policy,
-        choices=COMMIT_POLICIES,
-        help="on Enter, wait for a running inference call, cancel it, or cancel it but "
-        f"keep its note so far (default {SessionConfig().commit_policy})",
-    )
-    g.add_argument(
-        "--answer-mode",
-        default=SessionConfig().answer_mode,
-        choices=ANSWER_MODES,
-        help="short: answer at once from the notes; reason: a brief derivation first "
-        "(over the text alone with --notes auto); "
-        f"auto: reason for numeric word problems (default {SessionConfig().answer_mode})",
-    )
-    g.add_argument(
-        "--reason-budget",
-        type=int,
-        default=SessionConfig().reason_budget,
-        help="token budget of a reason answer, 0 for none "
-        f"(default {SessionConfig().reason_budget})",
-    )
-    g.add_argument(
-        "--notes",
-        default=SessionConfig().notes,
-        choices=NOTE_POLICIES,
-        help="what notes hold: auto (free notes, but none on a numeric word problem or "
-        "with --answer-mode reason: the answer then solves it from the text), facts "
-        "(named values), steps (a running solution), free (any intermediate result) "
-        f"(default {SessionConfig().notes})",
-    )
+    add_session_arguments(p.add_argument_group("simultaneous inference"))
 
 
 def _add_ngram_option(g: argparse._ArgumentGroup) -> None:
@@ -243,23 +173,6 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     return backend, out
 
 
-def _session_config(args: argparse.Namespace, answer_instruction: str = "") -> SessionConfig:
-    return SessionConfig(
-        format=args.format,
-        granularity=args.granularity,
-        min_len=args.min_len,
-        action_set=args.actions,
-        answer_max_tokens=args.max_tokens,
-        answer_instruction=answer_instruction,
-        prewarm=args.prewarm,
-        speculate=args.speculate,
-        commit_policy=args.commit_policy,
-        answer_mode=args.answer_mode,
-        reason_budget=args.reason_budget,
-        notes=args.notes,
-    ).validated()
-
-
 async def _close(*backends: Backend | None) -> None:
     for b in backends:
         if b is not None:
@@ -283,40 +196,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, **_ngram(args)}
             return run_bench_command(args, engine)
-        if getattr(args, "min_len", 1) < 1:
-            raise ValueError("--min-len must be at least 1")
+        instruction = ""
+        if args.command == "demo" and not args.question:
+            from livemind.demo import DEMO_ANSWER_INSTRUCTION
+
+            instruction = DEMO_ANSWER_INSTRUCTION  # the built-in question's answer format
+        config = config_from_args(args, answer_instruction=instruction)  # before any model
         backend, out = _open(args)
         try:
             if args.command == "demo":
-                from livemind.demo import (
-                    DEMO_ANSWER_INSTRUCTION,
-                    DEMO_QUESTION,
-                    DemoOptions,
-                    run_demo,
-                )
+                from livemind.demo import DEMO_QUESTION, DemoOptions, run_demo
 
                 opts = DemoOptions(
                     question=args.question or DEMO_QUESTION,
                     cpm=args.cpm,
                     fast=args.fast,
                     as_json=args.json,
-                    # the answer format is the built-in question's (a number)
-                    config=_session_config(args, "" if args.question else DEMO_ANSWER_INSTRUCTION),
+                    config=config,
                     plot=args.plot,
                 )
                 asyncio.run(run_demo(backend, out, opts))
             elif args.command == "serve":
                 from livemind.server.serve import run_serve
 
-                run_serve(args, backend, out, _session_config(args))
+                run_serve(args, backend, out, config)
             elif args.lines or not (sys.stdin.isatty() and sys.stdout.isatty()):
                 from livemind.chat import chat_loop
 
-                asyncio.run(chat_loop(backend, out, _session_config(args)))
+                asyncio.run(chat_loop(backend, out, config))
             else:
                 from livemind.chat_tui import live_chat
 
-                asyncio.run(live_chat(backend, out, _session_config(args)))
+                asyncio.run(live_chat(backend, out, config))
         finally:
             asyncio.run(_close(backend, out))
         return 0

@@ -23,176 +23,139 @@ default (``answer_modes``: auto answers, auto notes, no budget); the canonical n
 them, except ``short`` and ``free`` (the behaviour before answer modes existed, so older
 records keep their names). E.g. ``livemind/aligned+prewarm+spec``,
 ``baseline-prewarm+spec``, ``livemind+prewarm+reason128+notes-facts``.
+
+A parsed config holds the :class:`~livemind.config.SessionConfig` it runs:
+:data:`BENCH_DEFAULTS` (the product's settings without prewarm, waiting at Enter) with
+what its name spells; its canonical name is spelled back from those settings.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from livemind.answer_modes import (
-    DEFAULT_ANSWER_MODE,
-    DEFAULT_NOTES,
-    DEFAULT_REASON_BUDGET,
-    NOTE_POLICIES,
-)
-from livemind.config import GRANULARITIES, SessionConfig
-from livemind.formats import DEFAULT_FORMAT, check_format
+from livemind.answer_modes import NOTE_POLICIES
+from livemind.config import SessionConfig
 
 DEFAULT_CONFIGS = ("baseline", "baseline-prewarm", "output-only", "livemind+prewarm")
-FLAGS = ("prewarm", "spec", "cancel", "keep")
 _ANSWER_FLAG = re.compile(r"(short)|(reason|auto)(\d*)")
-_COMMIT_POLICIES = {"cancel": "cancel", "keep": "keep"}
+# what a config runs unless its name says otherwise: no prewarm, and an inference call
+# running at Enter is waited for (the paper's behaviour); the rest is the product's
+BENCH_DEFAULTS = SessionConfig(prewarm=False, commit_policy="wait")
 
 
 @dataclass(frozen=True, slots=True)
 class BenchConfig:
-    name: str  # canonical name, the ``config`` field of each record
-    mode: str  # livemind | baseline | output-only
-    format: str = DEFAULT_FORMAT
-    granularity: str = "sentence"
-    min_len: int = 10
-    action_set: str = "v2"
-    prewarm: bool = False
+    """A parsed configuration: its canonical ``name`` (the ``config`` field of each
+    record), the session ``settings`` it runs, and the ``output_model`` of its answer
+    stage (None: the inference stage's)."""
+
+    name: str
+    settings: SessionConfig
     output_model: str | None = None
-    speculate: bool = False
-    commit_policy: str = "wait"
-    answer_mode: str = DEFAULT_ANSWER_MODE
-    reason_budget: int = DEFAULT_REASON_BUDGET
-    notes: str = DEFAULT_NOTES
+
+    @property
+    def mode(self) -> str:
+        """``livemind``, ``baseline`` or ``output-only``."""
+        return self.settings.mode
 
     def session_config(
         self, answer_instruction: str, *, answer_max_tokens: int, inference_max_tokens: int
     ) -> SessionConfig:
-        return SessionConfig(
-            mode=self.mode,
-            format=self.format,
-            granularity=self.granularity,
-            min_len=self.min_len,
-            action_set=self.action_set,
-            prewarm=self.prewarm,
-            speculate=self.speculate,
-            commit_policy=self.commit_policy,
+        """``settings`` with one run's question instruction and token limits (validated)."""
+        return replace(
+            self.settings,
             answer_instruction=answer_instruction,
             answer_max_tokens=answer_max_tokens,
             inference_max_tokens=inference_max_tokens,
-            answer_mode=self.answer_mode,
-            reason_budget=self.reason_budget,
-            notes=self.notes,
         ).validated()
 
 
-@dataclass(slots=True)
-class _Flags:
-    on: set[str]
-    answer_mode: str = DEFAULT_ANSWER_MODE
-    reason_budget: int = DEFAULT_REASON_BUDGET
-    notes: str = DEFAULT_NOTES
-
-    def suffix(self, *, answer: bool) -> str:
-        """The flags part of a canonical name (``answer``: spell mode and notes)."""
-        text = "".join(f"+{flag}" for flag in FLAGS if flag in self.on)
-        if answer and self.answer_mode != "short":
-            text += f"+{self.answer_mode}{self.reason_budget or ''}"
-        if answer and self.notes != "free":
-            text += f"+notes-{self.notes}"
-        return text
-
-
-def _parse_flags(flags: list[str], spec: str) -> _Flags:
-    parsed = _Flags(set())
+def _parse_flags(flags: list[str], spec: str) -> dict[str, Any]:
+    """The SessionConfig fields that ``+flags`` set."""
+    changes: dict[str, Any] = {}
     for flag in flags:
         m = _ANSWER_FLAG.fullmatch(flag)
-        if flag in FLAGS:
-            parsed.on.add(flag)
+        if flag == "prewarm":
+            changes["prewarm"] = True
+        elif flag == "spec":
+            changes["speculate"] = True
+        elif flag in ("cancel", "keep"):
+            if changes.setdefault("commit_policy", flag) != flag:
+                raise ValueError(
+                    f"+cancel and +keep are two commit policies: choose one ({spec!r})"
+                )
         elif flag.startswith("notes-") and flag[6:] in NOTE_POLICIES:
-            parsed.notes = flag[6:]
+            changes["notes"] = flag[6:]
         elif m:
-            parsed.answer_mode = m.group(1) or m.group(2)
-            parsed.reason_budget = int(m.group(3) or 0)
+            changes["answer_mode"] = m.group(1) or m.group(2)
+            changes["reason_budget"] = int(m.group(3) or 0)
         else:
             raise ValueError(
                 f"unknown flag +{flag} in {spec!r}; flags: +prewarm, +spec, +cancel, +keep, "
                 "+short, +reason[N], +auto[N], "
                 + ", ".join(f"+notes-{policy}" for policy in NOTE_POLICIES)
             )
-    if {"cancel", "keep"} <= parsed.on:
-        raise ValueError(f"+cancel and +keep are two commit policies: choose one ({spec!r})")
-    return parsed
+    return changes
+
+
+def _suffix(s: SessionConfig, *, prewarm: bool, answer: bool) -> str:
+    """The flags part of a canonical name (``prewarm``: spell +prewarm; ``answer``: spell
+    the answer mode and notes, except ``short`` and ``free``)."""
+    text = "+prewarm" if prewarm and s.prewarm else ""
+    text += "+spec" if s.speculate else ""
+    text += "" if s.commit_policy == "wait" else f"+{s.commit_policy}"
+    if answer and s.answer_mode != "short":
+        text += f"+{s.answer_mode}{s.reason_budget or ''}"
+    if answer and s.notes != "free":
+        text += f"+notes-{s.notes}"
+    return text
+
+
+def _valid(settings: SessionConfig, spec: str) -> SessionConfig:
+    try:
+        return settings.validated()
+    except ValueError as exc:
+        raise ValueError(f"{exc} (in {spec!r})") from None
 
 
 def parse_config(spec: str) -> BenchConfig:
     """Parse one configuration name (see the module docstring); ValueError if malformed."""
-    head, _, model = spec.strip().partition("@")
-    model = model.strip() or None
+    head, _, after = spec.strip().partition("@")
+    model = after.strip() or None
     at_model = f"@{model}" if model else ""
     body, *flag_words = head.split("+")
-    flags = _parse_flags(flag_words, spec)
-    prewarm, speculate = "prewarm" in flags.on, "spec" in flags.on
-    policy = next(
-        (_COMMIT_POLICIES[f] for f in FLAGS if f in flags.on and f in _COMMIT_POLICIES), "wait"
-    )
-    answer = {
-        "answer_mode": flags.answer_mode,
-        "reason_budget": flags.reason_budget,
-        "notes": flags.notes,
-    }
+    changes = _parse_flags(flag_words, spec)
+    if "commit_policy" in changes and body.split("/")[0] != "livemind":
+        raise ValueError(f"+cancel/+keep need inference calls: livemind only ({spec!r})")
     if body in ("baseline", "baseline-prewarm"):
-        if policy != "wait":
-            raise ValueError(f"+cancel/+keep need inference calls: livemind only ({spec!r})")
-        prewarm = prewarm or body == "baseline-prewarm"
-        flags.on.discard("prewarm")
-        name = (
-            ("baseline-prewarm" if prewarm else "baseline") + flags.suffix(answer=False) + at_model
-        )
-        return BenchConfig(
-            name, "baseline", prewarm=prewarm, output_model=model, speculate=speculate
-        )
+        prewarm = changes.get("prewarm", False) or body == "baseline-prewarm"
+        speculate = changes.get("speculate", False)
+        s = replace(BENCH_DEFAULTS, mode="baseline", prewarm=prewarm, speculate=speculate)
+        name = "baseline-prewarm" if prewarm else "baseline"
+        return BenchConfig(name + _suffix(s, prewarm=False, answer=False) + at_model, s, model)
     parts = body.split("/")
     if parts[0] == "output-only" and len(parts) <= 2:
-        if policy != "wait":
-            raise ValueError(f"+cancel/+keep need inference calls: livemind only ({spec!r})")
-        fmt = check_format(parts[1] if len(parts) == 2 else DEFAULT_FORMAT)
-        name = f"output-only/{fmt}" + flags.suffix(answer=True) + at_model
-        return BenchConfig(
-            name,
-            "output-only",
-            fmt,
-            prewarm=prewarm,
-            output_model=model,
-            speculate=speculate,
-            **answer,
-        )
+        fmt = parts[1] if len(parts) == 2 else BENCH_DEFAULTS.format
+        s = _valid(replace(BENCH_DEFAULTS, mode="output-only", format=fmt, **changes), spec)
+        name = f"output-only/{fmt}" + _suffix(s, prewarm=True, answer=True)
+        return BenchConfig(name + at_model, s, model)
     if parts[0] != "livemind" or len(parts) > 5:
         raise ValueError(
             f"unknown configuration {spec!r}: use baseline, baseline-prewarm, "
             "output-only[/FORMAT] or livemind[/FORMAT[/GRANULARITY[/MIN_LEN[/ACTIONS]]]], "
             "then optional +flags and @MODEL"
         )
-    defaults = ["livemind", DEFAULT_FORMAT, "sentence", "10", "v2"]
-    parts += defaults[len(parts) :]
+    d = BENCH_DEFAULTS
+    parts += ["livemind", d.format, d.granularity, str(d.min_len), d.action_set][len(parts) :]
     _, fmt, granularity, min_len, actions = parts
-    check_format(fmt)
-    if granularity not in GRANULARITIES:
-        raise ValueError(f"unknown granularity {granularity!r} in {spec!r}")
-    if not min_len.isdigit() or int(min_len) < 1:
+    if not min_len.isdigit():
         raise ValueError(f"min_len must be a positive integer in {spec!r}")
-    name = "/".join(parts) + flags.suffix(answer=True) + at_model
-    config = BenchConfig(
-        name,
-        "livemind",
-        fmt,
-        granularity,
-        int(min_len),
-        actions,
-        prewarm=prewarm,
-        output_model=model,
-        speculate=speculate,
-        commit_policy=policy,
-        **answer,
-    )
-    config.session_config("", answer_max_tokens=1, inference_max_tokens=1)  # validates
-    return config
+    s = replace(d, format=fmt, granularity=granularity, min_len=int(min_len), action_set=actions)
+    s = _valid(replace(s, **changes), spec)
+    name = "/".join(parts) + _suffix(s, prewarm=True, answer=True)
+    return BenchConfig(name + at_model, s, model)
 
 
 def parse_configs(specs: str) -> list[BenchConfig]:

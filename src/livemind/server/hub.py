@@ -21,6 +21,7 @@ from livemind.server.connection import CLOSE, LiveConnection
 from livemind.server.guard import is_loopback
 from livemind.server.limits import HubError, Limits, expiry
 from livemind.server.metrics import Metrics
+from livemind.settings_schema import page_schema
 
 __all__ = ["CLOSE", "HubError", "Limits", "LiveConnection", "SessionHub"]
 
@@ -96,7 +97,8 @@ class SessionHub:
         self.connections[conn.session_id] = conn
         self.metrics.sessions_active.set(len(self.connections))
         self.metrics.sessions.inc()
-        conn.send("session.created", session=conn.settings(), **self.models())
+        schema = page_schema(self.defaults)  # the page builds its settings from it
+        conn.send("session.created", session=conn.settings(), schema=schema, **self.models())
         return conn
 
     def models(self) -> dict[str, str | None]:

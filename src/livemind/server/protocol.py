@@ -2,7 +2,8 @@
 
 Client -> server (JSON objects with a ``type``):
 
-- ``session.update {session: {...}}``: settings (see :data:`SETTINGS`);
+- ``session.update {session: {...}}``: settings: the live fields of
+  :class:`~livemind.config.SessionConfig` (its schema) and ``collaborative``;
 - ``input_text.set {text, rev}``: a full snapshot of the input (backspace, paste, edits
   anywhere); ``rev`` is an increasing integer, an older or equal ``rev`` is ignored;
 - ``input_text.append {delta}``;
@@ -11,8 +12,9 @@ Client -> server (JSON objects with a ``type``):
 - ``response.cancel``, ``session.reset``.
 
 Server -> client: every event carries ``type``, ``event_id`` (increasing per session) and
-``session_id``; names as in :mod:`livemind.events`, plus ``session.created``,
-``session.updated`` and ``error {code, message}``.
+``session_id``; names as in :mod:`livemind.events`, plus ``session.created`` (with the
+settings' ``schema``: :func:`~livemind.settings_schema.page_schema`), ``session.updated``
+and ``error {code, message}``.
 
 Parsing never raises anything but :class:`ProtocolError`, whose ``code`` and message go
 into an ``error`` event; the connection stays open.
@@ -24,11 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from livemind.actions import ACTION_SETS
-from livemind.answer_modes import ANSWER_MODES, NOTE_POLICIES
-from livemind.config import COMMIT_POLICIES
-from livemind.formats import FORMATS
-from livemind.segment import GRANULARITIES
+from livemind.settings_schema import check_live, live_settings
 
 CLIENT_EVENTS = (
     "session.update",
@@ -39,28 +37,14 @@ CLIENT_EVENTS = (
     "session.reset",
 )
 
-# setting -> (type, allowed values or None); all are SessionConfig fields except
-# ``collaborative`` (answer on the server's output model, when it has one)
-SETTINGS: dict[str, tuple[type, tuple[Any, ...] | None]] = {
-    "mode": (str, ("livemind", "baseline", "output-only")),
-    "format": (str, FORMATS),
-    "granularity": (str, GRANULARITIES),
-    "min_len": (int, None),
-    "action_set": (str, tuple(ACTION_SETS)),
-    "prewarm": (bool, None),
-    "speculate": (bool, None),
-    "commit_policy": (str, COMMIT_POLICIES),
-    "answer_max_tokens": (int, None),
-    "answer_mode": (str, ANSWER_MODES),
-    "reason_budget": (int, None),
-    "notes": (str, NOTE_POLICIES),
-    "collaborative": (bool, None),
-}
-_INT_MIN = {"reason_budget": 0}  # 0: unbounded; every other int setting starts at 1
-MAX_ANSWER_TOKENS = 4096
-# the segmenter's window grows with min_len (16 x): a larger one would let one client's
-# every keystroke cost seconds of the server's CPU
-_INT_MAX = {"min_len": 64}
+# settings a client may send beside the live SessionConfig fields (the schema's):
+# ``collaborative`` answers on the server's output model, when it has one
+EXTRA_SETTINGS = ("collaborative",)
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every setting ``session.update`` accepts."""
+    return (*live_settings(), *EXTRA_SETTINGS)
 
 
 class ProtocolError(ValueError):
@@ -156,20 +140,19 @@ def _settings(value: Any) -> dict[str, Any]:
         raise ProtocolError("invalid_event", "session.update needs a non-empty 'session' object")
     out: dict[str, Any] = {}
     for key, item in value.items():
-        if key not in SETTINGS:
+        if key in EXTRA_SETTINGS:
+            if not isinstance(item, bool):
+                raise ProtocolError("invalid_setting", f"{key} must be a bool")
+        elif key not in live_settings():
             raise ProtocolError(
-                "invalid_setting", f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}"
+                "invalid_setting",
+                f"unknown setting {key!r}; settings: {', '.join(setting_names())}",
             )
-        kind, allowed = SETTINGS[key]
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
-            raise ProtocolError("invalid_setting", f"{key} must be a {kind.__name__}")
-        if allowed is not None and item not in allowed:
-            raise ProtocolError(
-                "invalid_setting", f"{key} must be one of {', '.join(map(str, allowed))}"
-            )
-        low, high = _INT_MIN.get(key, 1), _INT_MAX.get(key, MAX_ANSWER_TOKENS)
-        if kind is int and not low <= item <= high:
-            raise ProtocolError("invalid_setting", f"{key} must be {low}..{high}")
+        else:
+            try:
+                check_live(key, item)
+            except ValueError as exc:
+                raise ProtocolError("invalid_setting", str(exc)) from None
         out[key] = item
     return out
 

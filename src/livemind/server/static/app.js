@@ -16,6 +16,7 @@ const state = {
   calls: new Map(),   // call_id -> <li>
   answers: new Map(), // "main" | "compare" -> answer element of the current turn
   retry: 500,
+  schema: new Map(),  // setting name -> its schema entry (from session.created)
 };
 
 function tokenParam() {
@@ -80,6 +81,7 @@ function handle(ev) {
   timeline.event(ev);
   if (kind === "session.created") {
     setStatus("ready", `ready · ${ev.model}${ev.output_model ? " → " + ev.output_model : ""}`);
+    buildSettings(ev.schema || []);
     showSettings(ev.session, ev);
   } else if (kind === "session.updated") {
     showSettings(ev.session, null);
@@ -170,11 +172,47 @@ function finishAnswer(which, ev) {
   meta.classList.add("latency");
 }
 
+// The session's settings controls, built from the schema the server sends (each live
+// SessionConfig field: name, type, label, help, choices, default, min, max).
+function buildSettings(schema) {
+  state.schema = new Map(schema.map((s) => [s.name, s]));
+  const box = $("session-settings");
+  box.replaceChildren();
+  for (const s of schema) {
+    const label = el("label", s.type === "bool" ? "check" : "");
+    const shown = s.type === "bool" ? (s.default ? "on" : "off") : s.default;
+    label.title = `${s.help} (default ${shown})`;
+    let control;
+    if (s.type === "bool") {
+      control = el("input");
+      control.type = "checkbox";
+      label.append(control, ` ${s.label}`);
+    } else {
+      if (s.choices) {
+        control = el("select");
+        for (const choice of s.choices) control.append(new Option(choice, choice));
+      } else {
+        control = el("input");
+        control.type = "number";
+        control.step = s.type === "int" ? "1" : "any";
+        if (s.min !== null) control.min = s.min;
+        if (s.max !== null) control.max = s.max;
+      }
+      label.append(s.label, control);
+    }
+    control.name = s.name;
+    box.append(label);
+  }
+}
+
 function showSettings(cfg, created) {
   if (!cfg) return;
-  for (const name of ["format", "granularity", "min_len", "commit_policy", "answer_mode", "reason_budget", "notes"]) settingsForm.elements[name].value = cfg[name];
-  settingsForm.elements.prewarm.checked = !!cfg.prewarm;
-  settingsForm.elements.speculate.checked = !!cfg.speculate;
+  for (const [name, s] of state.schema) {
+    const f = settingsForm.elements[name];
+    if (!f || !(name in cfg)) continue;
+    if (s.type === "bool") f.checked = !!cfg[name];
+    else f.value = cfg[name];
+  }
   settingsForm.elements.collaborative.checked = !!cfg.collaborative;
   if (created) {
     settingsForm.elements.collaborative.disabled = !created.output_model;
@@ -235,7 +273,8 @@ settingsForm.addEventListener("change", (e) => {
     state.ws?.close();
     return;
   }
-  const value = f.type === "checkbox" ? f.checked : f.type === "number" ? Number(f.value) : f.value;
+  const kind = state.schema.get(f.name)?.type;
+  const value = f.type === "checkbox" ? f.checked : kind === "int" || kind === "float" ? Number(f.value) : f.value;
   send({ type: "session.update", session: { [f.name]: value } });
 });
 settingsForm.addEventListener("submit", (e) => e.preventDefault());
