@@ -180,8 +180,8 @@ class _CountingServer:
 async def test_a_call_cancelled_while_queued_never_reaches_the_engine(
     llama_backend: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counting = _CountingServer(llama_backend._server)
-    monkeypatch.setattr(llama_backend, "_server", counting)
+    counting = _CountingServer(llama_backend.transport.server)
+    monkeypatch.setattr(llama_backend.transport, "server", counting)
     long = Request(user("Count slowly from one to fifty."), max_tokens=48)
     busy = [asyncio.create_task(llama_backend.complete(long)) for _ in range(4)]
     for _ in range(500):  # every worker thread of the pool is taken

@@ -11,7 +11,7 @@ error in a started stream (a prompt over the context size among them) as an
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
@@ -33,7 +33,7 @@ class EventStream:
             del self._tail[:-TAIL_BYTES]
             yield chunk
 
-    async def events(self) -> AsyncIterator[ServerSentEvent]:
+    async def events(self) -> AsyncGenerator[ServerSentEvent, None]:
         """Each event as it arrives; transport errors of ``resp`` pass through."""
         ctype = self.resp.headers.get("content-type", "text/event-stream")
         body = self._body()  # decoded bytes (gzip and such already undone)

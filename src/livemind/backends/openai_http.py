@@ -1,8 +1,9 @@
 """OpenAI-compatible HTTP backend (llama-server, vLLM, SGLang, routers, OpenAI itself).
 
 Streams ``POST {api}/chat/completions`` as server-sent events with
-``stream_options.include_usage`` (read by httpx-sse, see :mod:`._sse`) and turns the
-chunks into :class:`Delta` items.
+``stream_options.include_usage`` (:class:`~livemind.backends.transport_http.
+HttpSseTransport`) and turns the chunks into :class:`Delta` items
+(:class:`~livemind.backends.chat_core.ChatBackend`).
 
 URLs: ``base_url`` may be given with or without the API version segment. If its path
 ends in ``/v<N>`` (``http://host:8080/v1``, ``https://api.example.com/openai/v1``) it is
@@ -28,25 +29,21 @@ prompt into the server's prefix cache and generates (almost) nothing:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import re
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from ._llama_probe import probe_llama
-from ._sse import EventStream
-from ._usage import choice_parts, error_from_json, parse_usage
-from .affinity import SlotMap, hold_slot
-from .base import Backend, BackendError, Capabilities, Delta, Request, Usage
+from .affinity import SlotMap
+from .base import Capabilities, Request, Usage
+from .chat_core import MAX_RETRY_WAIT_S, ChatBackend
+from .transport_http import HttpSseTransport, unreachable
 
-__all__ = ["OpenAIBackend", "PREWARM_MODES"]
+__all__ = ["MAX_RETRY_WAIT_S", "OpenAIBackend", "PREWARM_MODES"]
 
 PREWARM_MODES = ("auto", "llama", "sglang", "vllm", "off")
+_PREWARM_MAX_TOKENS = {"llama": 0, "sglang": 1, "vllm": 1}
 _VERSION_RE = re.compile(r"/v\d+$")
 
 
@@ -60,27 +57,7 @@ def split_base_url(base_url: str) -> tuple[str, str]:
     return url + "/v1", url
 
 
-MAX_RETRY_WAIT_S = 10.0
-
-
-def _seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` in seconds (the HTTP-date form is not used by model servers)."""
-    try:
-        wait = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return wait if wait is not None and wait >= 0 else None
-
-
-def _retry_wait(err: BackendError) -> float | None:
-    """Seconds to wait before the one retry of a rate-limited call, or None: no retry."""
-    if err.code != "rate_limited":
-        return None
-    wait = 1.0 if err.retry_after_s is None else err.retry_after_s
-    return wait if wait <= MAX_RETRY_WAIT_S else None
-
-
-class OpenAIBackend(Backend):
+class OpenAIBackend(ChatBackend):
     """A chat model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
     - ``model``: sent as ``"model"``; ``None`` = the first id of ``GET {api}/models``,
@@ -101,6 +78,7 @@ class OpenAIBackend(Backend):
     """
 
     name = "openai"
+    transport: HttpSseTransport
 
     def __init__(
         self,
@@ -120,25 +98,44 @@ class OpenAIBackend(Backend):
             raise ValueError(f"prewarm_mode must be one of {PREWARM_MODES}, not {prewarm_mode!r}")
         self.api_url, self.root_url = split_base_url(base_url)
         self.base_url = self.api_url
+        super().__init__(
+            HttpSseTransport(
+                self.api_url,
+                api_key=api_key,
+                affinity_header=affinity_header,
+                timeout=timeout,
+                deadline=deadline,
+            )
+        )
         if name is not None:
             self.name = name
         self.model = model or ""
         self._model_resolved = model is not None
-        self.api_key = api_key
         self.extra_body = dict(extra_body or {})
-        self.affinity_header = affinity_header
         self.prewarm_mode = prewarm_mode
-        self.timeout = timeout
-        self.deadline = deadline
         # "auto" is settled by probe(); until then the mode stays "auto"
         self._mode = prewarm_mode
         self._cached_seen = False
         self._slots = 1
         self.slot_affinity = slot_affinity
         self.slot_map: SlotMap | None = None  # set by probe() for a multi-slot llama.cpp
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
+
+    # the transport's settings, under the names this class has always had
+    @property
+    def api_key(self) -> str | None:
+        return self.transport.api_key
+
+    @property
+    def affinity_header(self) -> str | None:
+        return self.transport.affinity_header
+
+    @property
+    def timeout(self) -> float:
+        return self.transport.timeout
+
+    @property
+    def deadline(self) -> float:
+        return self.transport.deadline
 
     # ------------------------------------------------------------------ capabilities
 
@@ -170,59 +167,36 @@ class OpenAIBackend(Backend):
 
     async def _probe_llama(self) -> tuple[bool, int | None]:
         url = self.root_url + "/props"
+        client = self.transport.client()
         try:
-            info = await probe_llama(self._get_client(), self.root_url, self._headers(None))
+            info = await probe_llama(client, self.root_url, self.transport.headers(None))
         except httpx.TransportError as exc:  # down: leave "auto" unsettled
-            raise self._unreachable(url, exc) from exc
+            raise unreachable(url, exc) from exc
         if info.n_ctx is not None and self.context_size is None:
             self.context_size = info.n_ctx
         return info.is_llama, info.slots
 
-    # ------------------------------------------------------------------ plumbing
+    # ------------------------------------------------------------------ ChatBackend hooks
 
-    def _get_client(self) -> httpx.AsyncClient:
-        if self._closed:
-            raise BackendError("server_error", f"backend for {self.api_url} is closed")
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop or self._client.is_closed:
-            # an AsyncClient's connections belong to one event loop: make one per loop
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
-                follow_redirects=True,
-            )
-            self._client_loop = loop
-        return self._client
-
-    def _headers(self, session_key: str | None) -> dict[str, str]:
-        headers = {"Accept": "text/event-stream, application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        if self.affinity_header and session_key:
-            headers[self.affinity_header] = session_key
-        return headers
-
-    async def _resolve_model(self) -> None:
+    async def _before_call(self) -> None:
+        """Look the model up once (``GET {api}/models``) when none was given."""
         if self._model_resolved:
             return
         model = "default"
         try:
-            resp = await self._get_client().get(
-                self.api_url + "/models", headers=self._headers(None)
+            resp = await self.transport.client().get(
+                self.api_url + "/models", headers=self.transport.headers(None)
             )
             if resp.status_code == 200:
                 data = resp.json().get("data") or []
                 if data and isinstance(data[0], dict) and data[0].get("id"):
                     model = str(data[0]["id"])
         except httpx.TransportError as exc:
-            raise self._unreachable(self.api_url + "/models", exc) from exc
+            raise unreachable(self.api_url + "/models", exc) from exc
         except (httpx.HTTPError, ValueError, AttributeError):
             pass
         self.model = model
         self._model_resolved = True
-
-    def _unreachable(self, url: str, exc: BaseException) -> BackendError:
-        detail = str(exc) or type(exc).__name__
-        return BackendError("unreachable", f"cannot reach {url}: {detail}")
 
     def _body(self, request: Request) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -245,198 +219,23 @@ class OpenAIBackend(Backend):
         body["stream_options"] = opts
         return body
 
-    # ------------------------------------------------------------------ streaming
-
-    async def _stream_body(
-        self, body: dict[str, Any], session_key: str | None
-    ) -> AsyncIterator[Delta]:
-        client = self._get_client()
-        url = self.api_url + "/chat/completions"
-        finish_reason: str | None = None
-        usage: Usage | None = None
-        done = False
-        try:
-            content = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise BackendError(
-                "bad_request", "the prompt is not valid Unicode (it holds a lone surrogate)"
-            ) from None
-        headers = {**self._headers(session_key), "Content-Type": "application/json"}
-        try:
-            async with client.stream("POST", url, content=content, headers=headers) as resp:
-                if resp.status_code >= 400:
-                    raw = await resp.aread()
-                    raise self._http_error(resp.status_code, raw, resp.headers)
-                if "text/event-stream" not in resp.headers.get("content-type", ""):
-                    # a server that ignored "stream": one JSON response
-                    for delta in self._from_json_response(await resp.aread()):
-                        yield delta
-                    return
-                started = time.monotonic()
-                stream = EventStream(resp)
-                async with contextlib.aclosing(stream.events()) as events:
-                    async for sse in events:
-                        if time.monotonic() - started > self.deadline:
-                            raise BackendError(
-                                "timeout",
-                                f"{url} took longer than the {self.deadline:g} s deadline",
-                            )
-                        if sse.event == "error":
-                            raise self._error_payload(sse.data)
-                        if not sse.data:  # a keep-alive or an id-only event
-                            continue
-                        if sse.data == "[DONE]":
-                            done = True
-                            break
-                        chunk = self._chunk(sse.data, url)
-                        if not isinstance(chunk, dict):
-                            continue
-                        if "error" in chunk:
-                            raise error_from_json(chunk, where=self.api_url)
-                        text, reason = self._choices(chunk, "delta")
-                        finish_reason = reason or finish_reason
-                        if text:
-                            yield Delta(text=text)
-                        parsed = parse_usage(chunk)
-                        if parsed is not None:
-                            usage = parsed
-        except BackendError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise self._unreachable(url, exc) from exc
-        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
-            raise self._unreachable(url, exc) from exc
-        except httpx.HTTPError as exc:  # broken stream: peer closed, protocol error...
-            detail = str(exc) or type(exc).__name__
-            raise BackendError("server_error", f"stream from {url} broke: {detail}") from exc
-
-        if finish_reason is None and usage is None:
-            if (legacy := stream.legacy_error()) is not None:
-                raise self._error_payload(legacy)
-            if not done:
-                raise BackendError(
-                    "server_error", f"stream from {url} ended before the reply was complete"
-                )
-        yield Delta(usage=self._finish(usage, finish_reason))
-
-    def _chunk(self, data: str, url: str) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise BackendError(
-                "server_error", f"{url} sent a malformed stream chunk: {data[:200]!r}"
-            ) from exc
-
-    def _finish(self, usage: Usage | None, finish_reason: str | None) -> Usage:
-        if usage is None:
-            usage = Usage()
-        usage.finish_reason = finish_reason or usage.finish_reason
-        if usage.cached_tokens is not None:
-            self._cached_seen = True
-        return usage
-
-    def _from_json_response(self, raw: bytes) -> list[Delta]:
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise BackendError(
-                "server_error", f"{self.api_url} sent a non-JSON reply: {raw[:200]!r}"
-            ) from exc
-        if isinstance(data, dict) and "error" in data:
-            raise error_from_json(data, where=self.api_url)
-        if not isinstance(data, dict):
-            raise BackendError("server_error", f"{self.api_url} sent {raw[:200]!r}, no object")
-        text, reason = self._choices(data, "message")
-        out = [Delta(text=text)] if text else []
-        out.append(Delta(usage=self._finish(parse_usage(data), reason)))
-        return out
-
-    def _choices(self, chunk: dict[str, Any], key: str) -> tuple[str, str | None]:
-        try:
-            return choice_parts(chunk, key)
-        except ValueError as exc:
-            raise BackendError(
-                "server_error", f"{self.api_url} sent a malformed reply ({exc})"
-            ) from None
-
-    def _http_error(self, status: int, raw: bytes, headers: Any = None) -> BackendError:
-        text = raw.decode("utf-8", "replace").strip()
-        if status == 429:
-            wait = _seconds((headers or {}).get("retry-after"))
-            told = f"; it asks to retry after {wait:g} s" if wait is not None else ""
-            return BackendError(
-                "rate_limited", f"{self.api_url} is busy (HTTP 429{told}): {text[:200]}", wait
-            )
-        try:
-            body: Any = json.loads(text)
-        except ValueError:
-            body = text or f"HTTP {status}"
-        return error_from_json(body, status=status, where=self.api_url)
-
-    def _error_payload(self, value: str) -> BackendError:
-        try:
-            body: Any = json.loads(value)
-        except ValueError:
-            body = value
-        return error_from_json(body, where=self.api_url)
-
-    async def stream(self, request: Request) -> AsyncIterator[Delta]:
-        await self._resolve_model()
-        body = self._body(request)
-        with hold_slot(self._slot_map_in_use(), request.session_key, body):
-            for attempt in range(2):
-                streamed = False
-                try:
-                    gen = self._stream_body(body, request.session_key)
-                    async with contextlib.aclosing(gen) as deltas:
-                        async for delta in deltas:
-                            streamed = True
-                            yield delta
-                    return
-                except BackendError as err:
-                    wait = None if streamed or attempt else _retry_wait(err)
-                    if wait is None:
-                        raise
-                    await asyncio.sleep(wait)
-
-    def _slot_map_in_use(self) -> SlotMap | None:
-        return self.slot_map if self.slot_affinity else None
-
-    async def prewarm(self, request: Request) -> Usage | None:
-        """Prefill ``request.messages`` into the server's cache (see the module doc)."""
+    async def _prewarm_max_tokens(self) -> int | None:
+        """Per the prewarm mode (see the module doc); settles ``"auto"`` first."""
         if self._mode == "auto":
             await self.probe()
-        if self._mode == "off":
-            return None
-        await self._resolve_model()
-        body = self._body(request)
-        body.pop("stop", None)
-        if self._mode == "llama":
-            body["max_tokens"] = 0
-        elif self._mode in ("sglang", "vllm"):
-            body["max_tokens"] = 1
-        usage: Usage | None = None
-        with hold_slot(self._slot_map_in_use(), request.session_key, body):
-            gen = self._stream_body(body, request.session_key)
-            async with contextlib.aclosing(gen) as deltas:
-                async for delta in deltas:
-                    if delta.usage is not None:
-                        usage = delta.usage
-        return usage
+        return _PREWARM_MAX_TOKENS.get(self._mode)
+
+    def _slots_in_use(self) -> SlotMap | None:
+        return self.slot_map if self.slot_affinity else None
+
+    def _saw_usage(self, usage: Usage) -> None:
+        if usage.cached_tokens is not None:
+            self._cached_seen = True
 
     # ------------------------------------------------------------------ lifecycle
 
     async def aclose(self) -> None:
-        self._closed = True
-        client, self._client = self._client, None
-        if client is not None and not client.is_closed:
-            try:
-                same_loop = self._client_loop is asyncio.get_running_loop()
-            except RuntimeError:
-                same_loop = False
-            if same_loop:
-                await client.aclose()
-        self._client_loop = None
+        await self.transport.aclose()
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({self.api_url!r}, model={self.model!r}, prewarm={self._mode!r})"

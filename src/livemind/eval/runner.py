@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from livemind.backends.base import Backend, BackendError, Request
+from livemind.backends.base import Backend, BackendError, Request, Stage
 from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
@@ -61,7 +61,9 @@ async def measure_rates(backend: Backend) -> Rates:
     for _ in range(2):  # the first run warms up; the second is measured
         await backend.reset_cache()
         record = CallRecord("calibration", backend.model)
-        request = Request(messages, max_tokens=48, extra={"ignore_eos": True})
+        request = Request(
+            messages, max_tokens=48, extra={"ignore_eos": True}, stage=Stage.CALIBRATION
+        )
         await stream_call(backend, request, record)
     ttft = record.ttft_s or record.wall_s
     evaluated = record.evaluated_tokens or record.prompt_tokens

@@ -10,49 +10,42 @@ cache, so the answer call's ``evaluated_tokens`` should come close to it.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
 
-from livemind.backends.base import Backend, Capabilities, Delta, Message, Request, Usage
+from livemind.backends.base import Backend, Delta, Message, Request, Usage
+from livemind.backends.forwarding import ForwardingBackend, innermost
 
 Sent = tuple[list[Message], str]  # (prompt messages, reply text)
 
 
-class RecordingBackend(Backend):
+class RecordingBackend(ForwardingBackend):
     """Forwards every call to ``inner``; ``sent`` logs (messages, reply) in completion
     order (prewarms with an empty reply). It does not own ``inner``."""
 
     def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.model = inner.model
-        self.context_size = inner.context_size
+        super().__init__(inner, owns_inner=False)
         self.sent: list[Sent] = []
 
-    @property
-    def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return self.inner.capabilities
-
-    async def stream(self, request: Request) -> AsyncIterator[Delta]:
+    async def stream(self, request: Request) -> AsyncGenerator[Delta, None]:
         parts: list[str] = []
         try:
-            async for delta in self.inner.stream(request):
-                parts.append(delta.text)
-                yield delta
+            async with contextlib.aclosing(super().stream(request)) as deltas:
+                async for delta in deltas:
+                    parts.append(delta.text)
+                    yield delta
         finally:
             self.sent.append((list(request.messages), "".join(parts)))
 
     async def prewarm(self, request: Request) -> Usage | None:
         try:
-            return await self.inner.prewarm(request)
+            return await super().prewarm(request)
         finally:  # a cancelled prewarm was sent too (the engine may have cached it)
             self.sent.append((list(request.messages), ""))
-
-    async def reset_cache(self) -> None:
-        await self.inner.reset_cache()
 
 
 def llama_server(backend: Backend) -> tuple[str, str | None] | None:
@@ -60,7 +53,7 @@ def llama_server(backend: Backend) -> tuple[str, str | None] | None:
     from livemind.backends.llamacpp import LlamaCppBackend
     from livemind.backends.openai_http import OpenAIBackend
 
-    inner = backend.inner if isinstance(backend, RecordingBackend) else backend
+    inner = innermost(backend)
     if isinstance(inner, LlamaCppBackend):
         return inner.base_url.removesuffix("/v1"), inner.api_key
     if isinstance(inner, OpenAIBackend) and inner.resolved_prewarm_mode == "llama":

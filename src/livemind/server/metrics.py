@@ -10,8 +10,9 @@ cache, from the engine's own usage reports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,7 +26,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-from livemind.backends.base import Backend, Capabilities, Delta, Request, Usage
+from livemind.backends.base import Backend, Delta, Request, Usage
+from livemind.backends.forwarding import ForwardingBackend
 
 __all__ = ["BUCKETS_S", "CONTENT_TYPE_LATEST", "MeteredBackend", "Metrics"]
 
@@ -101,19 +103,13 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MeteredBackend(Backend):
-    """Forwards to ``inner``, counting calls in flight and evaluated/cached tokens."""
+class MeteredBackend(ForwardingBackend):
+    """Forwards to ``inner`` (which it does not own), counting calls, calls in flight and
+    evaluated/cached tokens."""
 
     def __init__(self, inner: Backend, metrics: Metrics) -> None:
-        self.inner = inner
+        super().__init__(inner, owns_inner=False)
         self.metrics = metrics
-        self.name = inner.name
-        self.model = inner.model
-        self.context_size = inner.context_size
-
-    @property
-    def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return self.inner.capabilities
 
     def _count(self, usage: Usage | None) -> None:
         if usage is None:
@@ -124,19 +120,17 @@ class MeteredBackend(Backend):
         if usage.cached_tokens is not None:
             self.metrics.prompt_tokens_cached.inc(max(usage.cached_tokens, 0))
 
-    async def stream(self, request: Request) -> AsyncIterator[Delta]:
+    async def stream(self, request: Request) -> AsyncGenerator[Delta, None]:
         self.metrics.calls.inc()
         with self.metrics.calls_in_flight.track_inprogress():
-            async for delta in self.inner.stream(request):
-                self._count(delta.usage)
-                yield delta
+            async with contextlib.aclosing(super().stream(request)) as deltas:
+                async for delta in deltas:
+                    self._count(delta.usage)
+                    yield delta
 
     async def prewarm(self, request: Request) -> Usage | None:
         self.metrics.calls.inc()
         with self.metrics.calls_in_flight.track_inprogress():
-            usage = await self.inner.prewarm(request)
+            usage = await super().prewarm(request)
         self._count(usage)
         return usage
-
-    async def reset_cache(self) -> None:
-        await self.inner.reset_cache()

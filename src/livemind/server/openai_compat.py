@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from livemind.backends.base import Backend, BackendError, Usage
+from livemind.backends.base import Backend, BackendError, Stage, Usage
 from livemind.backends.base import Request as ChatRequest
 from livemind.server.http_io import BodyTooLarge, HeldStreamingResponse, read_body
 from livemind.server.hub import HubError, SessionHub
@@ -82,7 +82,9 @@ def _parse(body: Any) -> tuple[ChatRequest, bool]:
         )
     if not all(is_valid_unicode(s) for s in stop):
         raise _BadRequest("stop strings must be valid Unicode")
-    request = ChatRequest(clean, max_tokens=max_tokens, temperature=float(temperature), stop=stop)
+    request = ChatRequest(
+        clean, max_tokens=max_tokens, temperature=float(temperature), stop=stop, stage=Stage.OTHER
+    )
     return request, bool(body.get("stream", False))
 
 
