@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
+from livemind.events import EventName
 from livemind.server.connection import CLOSE, LiveConnection
 from livemind.server.guard import is_loopback
 from livemind.server.limits import HubError, Limits, expiry
@@ -96,7 +97,7 @@ class SessionHub:
         self.connections[conn.session_id] = conn
         self.metrics.sessions_active.set(len(self.connections))
         self.metrics.sessions.inc()
-        conn.send("session.created", session=conn.settings(), **self.models())
+        conn.send(EventName.SESSION_CREATED, session=conn.settings(), **self.models())
         return conn
 
     def models(self) -> dict[str, str | None]:
