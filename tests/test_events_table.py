@@ -25,7 +25,6 @@ from scripted_backend import ScriptedBackend
 # table entries (names, or (name, optional field)) these paths do not reach, and why
 UNEXERCISED: dict[str | tuple[str, str], str] = {}
 
-TEXT = "Tom has three apples. He buys four more. Then he eats one of them. How many are left?"
 QUESTION = "Which planet is known as the red planet?\nA. Venus\nB. Mars"
 SITE = SitePolicy.for_bind("127.0.0.1", allow_hosts=["testserver"])
 
