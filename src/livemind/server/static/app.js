@@ -175,9 +175,8 @@ async function loadEventTable() {
     const resp = await fetch(`/v1/events${tokenParam()}`);
     if (!resp.ok) return;  // a token is missing or wrong: the WebSocket says so
     eventTable.names = new Set(Object.keys((await resp.json()).events));
-  } catch (err) {
-    console.warn("livemind: could not load the event table (/v1/events)", err);
-    return;
+  } catch {
+    return;  // the server is down: the status says so, and the next connect() tries again
   }
   for (const name of ON.keys()) {
     if (!eventTable.names.has(name)) {
