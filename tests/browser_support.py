@@ -98,15 +98,18 @@ def _runnable(path: str) -> bool:
 
 
 @contextlib.contextmanager
-def playground_page(chromium: str, url: str) -> Iterator[Any]:
+def playground_page(chromium: str, url: str, console: list[str] | None = None) -> Iterator[Any]:
     """A headless chromium page on the playground at ``url``, ready for typing (the
-    status says ready); the browser is closed afterwards."""
+    status says ready); the browser is closed afterwards. ``console`` collects the page's
+    console messages from the start, as ``"type: text"``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            if console is not None:
+                page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
             page.goto(url)
             page.wait_for_selector("#status[data-state=ready]", timeout=30_000)
             yield page

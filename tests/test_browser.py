@@ -19,7 +19,10 @@ QUESTION = "Lena has four boxes. Each box holds six pens. How many pens does Len
 
 def test_playground_thinks_while_typing_then_answers(chromium: str, playground_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    with playground_page(chromium, playground_url) as page:
+    console: list[str] = []
+    with playground_page(chromium, playground_url, console) as page:
+        # the page loaded the server's event table (GET /v1/events)
+        page.wait_for_function("eventTable.names !== null", timeout=10_000)
         page.click("#input")
         page.keyboard.type(QUESTION, delay=60)  # key by key, as a person types
         # before Enter: the model has already read sentences and noted something
@@ -49,3 +52,7 @@ def test_playground_thinks_while_typing_then_answers(chromium: str, playground_u
         # the server took the setting (session.updated sets the form from its config)
         assert page.locator('select[name="commit_policy"]').input_value() == "cancel"
         page.screenshot(path=str(ARTIFACTS / "playground-compare.png"), full_page=True)
+        # every event of both turns was in the table; one that is not gets a warning
+        assert not [m for m in console if "livemind:" in m], console
+        with page.expect_console_message(lambda m: 'unknown event "segment.typed"' in m.text):
+            page.evaluate("handle({type: 'segment.typed'})")

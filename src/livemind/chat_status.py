@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from livemind.events import Event
+from livemind.events import EventName as E
 
 THINKING_CHARS = 60  # how much of the note being written the status line shows
 
@@ -31,33 +32,33 @@ class ChatStatus:
     def __call__(self, event: Event) -> None:
         d = event.data
         kind = event.type
-        if kind == "segment.committed":
+        if kind == E.SEGMENT_COMMITTED:
             self.segments = max(self.segments, d["index"] + 1)
-        elif kind == "memory.invalidated":
+        elif kind == E.MEMORY_INVALIDATED:
             self.segments = min(self.segments, d["from_index"])
-        elif kind == "inference.started":
+        elif kind == E.INFERENCE_STARTED:
             self.thinking = ""
-        elif kind == "inference.delta":
+        elif kind == E.INFERENCE_DELTA:
             self.thinking = (self.thinking or "") + d["delta"]
-        elif kind == "inference.done":
+        elif kind == E.INFERENCE_DONE:
             self.thinking = None
             if d.get("content"):
                 self.notes += 1
                 self._log.append(("note", " ".join(d["content"].split())))
-        elif kind == "inference.cancelled":
+        elif kind == E.INFERENCE_CANCELLED:
             self.thinking = None
             why = "cut short by Enter" if self.entered else "dropped: its text was edited"
             self._log.append(("dim", f"the note being written was {why}"))
-        elif kind == "notes.paused":
+        elif kind == E.NOTES_PAUSED:
             self.paused = True
             self._log.append(("dim", f"notes paused: {d['reason']}"))
-        elif kind == "notes.resumed":
+        elif kind == E.NOTES_RESUMED:
             self.paused = False
-        elif kind == "response.created":
+        elif kind == E.RESPONSE_CREATED:
             self.answering, self.thinking = True, None
-        elif kind == "response.done":
+        elif kind == E.RESPONSE_DONE:
             self.answering = False
-        elif kind == "error":
+        elif kind == E.ERROR:
             self._log.append(("error", f"error [{d['code']}]: {d['message']}"))
 
     def new_turn(self) -> None:

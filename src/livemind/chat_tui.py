@@ -30,6 +30,7 @@ from livemind.backends.base import Backend, BackendError
 from livemind.chat_status import ChatStatus
 from livemind.config import SessionConfig
 from livemind.events import Event
+from livemind.events import EventName as E
 from livemind.session import LiveSession, SessionError
 
 HELP = (
@@ -90,9 +91,9 @@ class LiveChat:
 
     def _on_event(self, event: Event) -> None:
         self.status(event)
-        if event.type == "response.created":
+        if event.type == E.RESPONSE_CREATED:
             self._write(self._paint("dim", "livemind ▸ "))
-        elif event.type == "response.output_text.delta":
+        elif event.type == E.RESPONSE_OUTPUT_TEXT_DELTA:
             self._write(self._paint("answer", event.data["delta"]))
         for kind, text in self.status.take_log():
             self._print(kind, ("note ▸ " if kind == "note" else "") + text)

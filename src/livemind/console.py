@@ -11,6 +11,7 @@ import time
 from typing import TextIO
 
 from livemind.events import Event
+from livemind.events import EventName as E
 
 _DIM, _BOLD, _CYAN, _GREEN, _YELLOW, _RED, _RESET = (
     "\033[2m",
@@ -81,32 +82,32 @@ class ConsoleView:
 
     def __call__(self, event: Event) -> None:
         d = event.data
-        if event.type == "segment.committed" and self.show_segments:
+        if event.type == E.SEGMENT_COMMITTED and self.show_segments:
             self._line(f"{self._c(_CYAN, 'segment')} #{d['index']}: {d['text'].strip()}")
-        elif event.type == "inference.delta":
+        elif event.type == E.INFERENCE_DELTA:
             self._stream(self._c(_YELLOW, "thinking ▸ "), d["delta"])
-        elif event.type == "inference.done":
+        elif event.type == E.INFERENCE_DONE:
             kept = "kept as " + d["action"] if d["content"] else "nothing kept (wait)"
             if self._streaming:  # the reply is on screen already: just say what became of it
                 self.out.write("  " + self._c(_DIM, f"→ {kept}"))
                 self._end_stream()
             else:
                 self._line(f"{self._c(_YELLOW, 'action')} {d['action'].upper()}")
-        elif event.type == "inference.cancelled":
+        elif event.type == E.INFERENCE_CANCELLED:
             self._line(self._c(_DIM, "inference call cancelled (its text was edited)"))
-        elif event.type == "memory.invalidated":
+        elif event.type == E.MEMORY_INVALIDATED:
             self._line(self._c(_DIM, f"memory invalidated from segment #{d['from_index']}"))
-        elif event.type == "notes.paused":
+        elif event.type == E.NOTES_PAUSED:
             self._line(self._c(_DIM, f"notes paused: {d['reason']}"))
-        elif event.type == "notes.resumed":
+        elif event.type == E.NOTES_RESUMED:
             self._line(self._c(_DIM, "notes resumed"))
-        elif event.type == "response.created":
+        elif event.type == E.RESPONSE_CREATED:
             mode = d.get("answer_mode")
             how = f" ({mode} answer)" if mode and mode != "baseline" else ""
             self._line(self._c(_BOLD, f"Enter ▸ answering{how}"))
-        elif event.type == "response.output_text.delta":
+        elif event.type == E.RESPONSE_OUTPUT_TEXT_DELTA:
             self._stream(self._c(_GREEN, "answer ▸ "), d["delta"])
-        elif event.type == "response.done":
+        elif event.type == E.RESPONSE_DONE:
             self._end_stream()
-        elif event.type == "error":
+        elif event.type == E.ERROR:
             self._line(self._c(_RED, f"error [{d['code']}]: {d['message']}"))

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from livemind.events import Event
+from livemind.events import EventName as E
 
 LANES = ("typing", "thinking", "answer", "baseline")
 WAIT_MIN_S = 0.01  # a shorter gap from Enter to the answer call is the commit's bookkeeping
@@ -31,19 +32,19 @@ Stamped = tuple[float, Event]  # (session clock when the event arrived, the even
 # what the timeline reads; answer deltas are many, only the first one after each start counts
 _KEPT = frozenset(
     {
-        "segment.committed",
-        "notes.paused",
-        "inference.started",
-        "inference.done",
-        "inference.cancelled",
-        "prewarm.started",
-        "prewarm.done",
-        "prewarm.cancelled",
-        "speculation.started",
-        "speculation.discarded",
-        "response.created",
-        "response.done",
-        "response.cancelled",
+        E.SEGMENT_COMMITTED,
+        E.NOTES_PAUSED,
+        E.INFERENCE_STARTED,
+        E.INFERENCE_DONE,
+        E.INFERENCE_CANCELLED,
+        E.PREWARM_STARTED,
+        E.PREWARM_DONE,
+        E.PREWARM_CANCELLED,
+        E.SPECULATION_STARTED,
+        E.SPECULATION_DISCARDED,
+        E.RESPONSE_CREATED,
+        E.RESPONSE_DONE,
+        E.RESPONSE_CANCELLED,
     }
 )
 
@@ -58,13 +59,13 @@ class TimelineRecorder:
         self._answer_started = False
 
     def __call__(self, event: Event) -> None:
-        if event.type == "response.output_text.delta":
+        if event.type == E.RESPONSE_OUTPUT_TEXT_DELTA:
             if not self._answer_started:
                 return
             self._answer_started = False  # the first token only
         elif event.type not in _KEPT:
             return
-        elif event.type in ("response.created", "speculation.started"):
+        elif event.type in (E.RESPONSE_CREATED, E.SPECULATION_STARTED):
             self._answer_started = True
         self.events.append((self.clock(), event))
 
@@ -190,9 +191,9 @@ def _thinking(tl: Timeline, events: list[Stamped], zero: float) -> None:
     for t, ev in events:
         at, data = t - zero, ev.data
         kind, _, what = ev.type.partition(".")
-        if ev.type == "segment.committed":
+        if ev.type == E.SEGMENT_COMMITTED:
             tl.marks.append(Mark("typing", "segment", at, str(data["index"] + 1)))
-        elif ev.type == "notes.paused":
+        elif ev.type == E.NOTES_PAUSED:
             tl.marks.append(Mark("thinking", "notes_paused", at, "notes paused"))
         elif kind in ("inference", "prewarm") and what == "started":
             for c in calls.values():  # one call at a time: an open one ended here
@@ -222,20 +223,20 @@ def _answer(tl: Timeline, events: list[Stamped], zero: float, lane: str) -> None
     first: float | None = None
     for t, ev in events:
         at = t - zero
-        if ev.type == "speculation.started":
+        if ev.type == E.SPECULATION_STARTED:
             spec = at
-        elif ev.type == "speculation.discarded" and spec is not None:
+        elif ev.type == E.SPECULATION_DISCARDED and spec is not None:
             tl.spans.append(Span("thinking", "speculation", spec, at, "cancelled"))
             spec = None
-        elif ev.type == "response.created":
+        elif ev.type == E.RESPONSE_CREATED:
             start = spec if ev.data.get("speculative") and spec is not None else at
             first = None
-        elif ev.type == "response.output_text.delta" and start is not None and first is None:
+        elif ev.type == E.RESPONSE_OUTPUT_TEXT_DELTA and start is not None and first is None:
             first = at
-        elif ev.type in ("response.done", "response.cancelled") and start is not None:
+        elif ev.type in (E.RESPONSE_DONE, E.RESPONSE_CANCELLED) and start is not None:
             if start - enter >= WAIT_MIN_S:
                 tl.spans.append(Span(lane, "wait", enter, start))
-            outcome = "done" if ev.type == "response.done" else "cancelled"
+            outcome = "done" if ev.type == E.RESPONSE_DONE else "cancelled"
             kind = "baseline" if lane == "baseline" else "answer"
             tl.spans.append(Span(lane, kind, start, at, outcome, first))
             if first is not None:

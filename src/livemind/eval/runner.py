@@ -16,7 +16,7 @@ import json
 import random
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,6 +25,7 @@ from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.notes_check import check_notes
+from livemind.eval.records import BenchRecord
 from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
 from livemind.session import LiveSession, SessionError
 from livemind.typist import Typist, type_and_commit
@@ -151,20 +152,20 @@ async def run_one(
     text, suffix = question.stem, question.options_text()
     if opts.type_options:
         text, suffix = text + suffix, ""
-    record: dict[str, Any] = {
-        "config": config.name,
-        "dataset": question.dataset,
-        "qid": question.qid,
-        "subject": question.subject,
-        "prompt_chars": len(question.stem),
-        "prompt_sentences": sentence_count(question.stem),
-        "gold": question.gold,
-        "edited": typo,
-        "model": infer.model if config.mode == "livemind" else answer.model,
-        "output_model": answer.model,
-        "prefill_rate": round(rates.prefill, 2),
-        "decode_rate": round(rates.decode, 2),
-    }
+    record = BenchRecord(
+        config=config.name,
+        dataset=question.dataset,
+        qid=question.qid,
+        subject=question.subject,
+        prompt_chars=len(question.stem),
+        prompt_sentences=sentence_count(question.stem),
+        gold=question.gold,
+        edited=typo,
+        model=infer.model if config.mode == "livemind" else answer.model,
+        output_model=answer.model,
+        prefill_rate=round(rates.prefill, 2),
+        decode_rate=round(rates.decode, 2),
+    )
     try:
         typed = await type_and_commit(
             session,
@@ -175,18 +176,17 @@ async def run_one(
             think_s=opts.think_s,
         )
     except (BackendError, SessionError) as err:
-        return {**record, **_failed(str(err))}
+        return replace(record, error=str(err)).to_dict()  # the answer fields' defaults
     finally:
         await session.aclose()
     got = typed.answer
     out = got.output
     if question.known_values:
-        record["notes_checked"], record["notes_right"] = check_notes(
-            got.actions, question.known_values
-        )
+        record.notes_checked, record.notes_right = check_notes(got.actions, question.known_values)
     extracted = extract_answer(typed.answer.text, question.kind, len(question.options))
     evaluated = out.evaluated_tokens if out.evaluated_tokens is not None else out.prompt_tokens
-    record.update(
+    return replace(
+        record,
         extracted=extracted,
         correct=is_correct(extracted, question.gold, question.kind),
         answer=typed.answer.text,
@@ -211,8 +211,7 @@ async def run_one(
         speculation_saved_s=round(got.speculation_saved_s, 4),
         speculations_wasted=len(got.wasted),
         error=None,
-    )
-    return record
+    ).to_dict()
 
 
 async def _unseen(log: RecordingBackend) -> int | None:
@@ -228,28 +227,6 @@ async def _unseen(log: RecordingBackend) -> int | None:
         return None
     finally:
         await tokenizer.aclose()
-
-
-def _failed(message: str) -> dict[str, Any]:
-    return {
-        "extracted": None,
-        "correct": False,
-        "answer": "",
-        "actions": [],
-        "latency_s": None,
-        "ttft_s": None,
-        "overhead_s": None,
-        "busy_s": None,
-        "inference_calls": 0,
-        "final_prompt_tokens": 0,
-        "final_cached_tokens": None,
-        "final_evaluated_tokens": None,
-        "answer_tokens": 0,
-        "limit_s": None,
-        "final_unseen_tokens": None,
-        "speculative": False,
-        "error": message,
-    }
 
 
 async def run_bench(

@@ -10,6 +10,8 @@ Routes:
   clients without WebSockets;
 - ``POST /v1/chat/completions``: a plain OpenAI-compatible endpoint on the same engine;
   ``GET /v1/models`` (and ``/v1/models/{id}``) lists the model(s) it serves;
+- ``GET /v1/events``: the table of the events the server sends (names, fields, meaning:
+  :func:`livemind.events.events_table`); the page checks what it receives against it;
 - ``GET /health``, ``GET /metrics`` (Prometheus text, :mod:`livemind.server.metrics`).
 
 With a token set, every ``/v1`` route and ``/metrics`` need ``Authorization: Bearer
@@ -34,6 +36,7 @@ from fastapi.staticfiles import StaticFiles
 
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
+from livemind.events import EventName, events_table
 from livemind.server.guard import SiteGuard, SitePolicy
 from livemind.server.http_io import BodyTooLarge, HeldStreamingResponse, read_body
 from livemind.server.hub import CLOSE, HubError, Limits, LiveConnection, SessionHub
@@ -194,6 +197,10 @@ def create_app(
     async def model(model_id: str) -> Any:
         return retrieve_model(hub, model_id, started)
 
+    @api.get("/v1/events")
+    async def event_table() -> dict[str, Any]:
+        return events_table()
+
     app.include_router(api)
     app.add_middleware(SiteGuard, policy=site or SitePolicy(), on_refuse=metrics.error)
     return app
@@ -217,7 +224,8 @@ def _peer(connection: Request | WebSocket) -> str:
 
 async def _ws_refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
     with contextlib.suppress(Exception):
-        await ws.send_json({"type": "error", "event_id": 0, "code": code, "message": message})
+        refusal = {"type": EventName.ERROR, "event_id": 0, "code": code, "message": message}
+        await ws.send_json(refusal)
         await ws.close(code=close_code)
 
 
@@ -242,7 +250,7 @@ async def _serve_ws(ws: WebSocket, conn: LiveConnection, hub: SessionHub) -> Non
                     raw, max_bytes=limits.max_message_bytes, max_text=limits.max_text_chars
                 )
             except ProtocolError as exc:
-                conn.send("error", code=exc.code, message=exc.message)
+                conn.send(EventName.ERROR, code=exc.code, message=exc.message)
                 continue
             await conn.handle(event)
 

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from livemind.backends.base import BackendError
-from livemind.events import Event
+from livemind.events import Event, EventName
 from livemind.server.protocol import ClientEvent, envelope
 from livemind.session import LiveSession, SessionError
 
@@ -24,6 +24,16 @@ CLOSE = None  # sentinel on the outbound queue: the connection is closing
 # texts at least this long are segmented in a worker thread (shorter ones take well
 # under a millisecond on the loop)
 THREAD_MIN_CHARS = 2_000
+# the side-by-side baseline's events the client gets (marked ``compare: true``)
+_COMPARED = frozenset(
+    {
+        EventName.RESPONSE_CREATED,
+        EventName.RESPONSE_OUTPUT_TEXT_DELTA,
+        EventName.RESPONSE_DONE,
+        EventName.RESPONSE_CANCELLED,
+        EventName.ERROR,
+    }
+)
 
 
 class LiveConnection:
@@ -57,7 +67,7 @@ class LiveConnection:
     def send(self, type_: str, **data: Any) -> None:
         if self.closed or self.closing:
             return
-        if type_ == "error":
+        if type_ == EventName.ERROR:
             self.hub.metrics.error(str(data.get("code", "error")))
         if self.outbox.qsize() >= self.hub.limits.queue_limit:
             self.hub.close_soon(self, "slow_consumer", "the client does not read its events")
@@ -70,16 +80,17 @@ class LiveConnection:
         if not self.closed:
             self._event_id += 1
             data = {"code": code, "message": message}
-            self.outbox.put_nowait(envelope(self.session_id, self._event_id, "error", data))
+            event = envelope(self.session_id, self._event_id, EventName.ERROR, data)
+            self.outbox.put_nowait(event)
 
     def _forward(self, event: Event) -> None:
         self.send(event.type, **event.data)
-        if event.type == "response.done":
+        if event.type == EventName.RESPONSE_DONE:
             timings = event.data.get("timings", {})
             self.hub.metrics.answered(timings.get("latency_s", 0.0), timings.get("ttft_s"))
 
     def _forward_compare(self, event: Event) -> None:
-        if event.type.startswith("response.") or event.type == "error":
+        if event.type in _COMPARED:
             self.send(event.type, **event.data, compare=True)
 
     @property
@@ -120,7 +131,9 @@ class LiveConnection:
     def _set_text(self, text: str) -> None:
         limit = self.hub.limits.max_text_chars
         if len(text) > limit:
-            self.send("error", code="text_too_long", message=f"text over {limit} characters")
+            self.send(
+                EventName.ERROR, code="text_too_long", message=f"text over {limit} characters"
+            )
             return
         if self._answering:
             self._pending = text  # applied when the answer is done: nothing is lost
@@ -155,7 +168,9 @@ class LiveConnection:
         except Exception as exc:  # a bug: say so, keep the session
             log.exception("session %s: applying a text failed", self.session_id)
             self._latest = None
-            self.send("error", code="internal_error", message=f"{type(exc).__name__}: {exc}")
+            self.send(
+                EventName.ERROR, code="internal_error", message=f"{type(exc).__name__}: {exc}"
+            )
 
     async def _text_settled(self) -> None:
         """Wait for a text being segmented in a thread, then apply the newest one."""
@@ -175,7 +190,7 @@ class LiveConnection:
         collaborative = settings.pop("collaborative", None)
         if collaborative and self.hub.output_backend is None:
             self.send(
-                "error",
+                EventName.ERROR,
                 code="invalid_setting",
                 message="collaborative mode needs a server started with --output-model",
             )
@@ -183,13 +198,13 @@ class LiveConnection:
         try:
             self.session.update_config(**settings)
         except ValueError as exc:
-            self.send("error", code="invalid_setting", message=str(exc))
+            self.send(EventName.ERROR, code="invalid_setting", message=str(exc))
             return
         if collaborative is not None:
             self.collaborative = collaborative
             out = self.hub.output_backend if collaborative else None
             self.session.output_backend = out or self.hub.backend
-        self.send("session.updated", session=self.settings())
+        self.send(EventName.SESSION_UPDATED, session=self.settings())
 
     def _cancel(self) -> None:
         """Stop the typing-phase call and the answer (and the side-by-side baseline)
@@ -204,12 +219,12 @@ class LiveConnection:
         if self._baseline is not None:
             self._baseline.reset()
         self._pending = self._latest = None
-        self.send("session.updated", session=self.settings())
+        self.send(EventName.SESSION_UPDATED, session=self.settings())
 
     # ----- the answer -------------------------------------------------------------------
     def _start_commit(self, compare: bool) -> None:
         if self._answering:
-            self.send("error", code="busy", message="an answer is already being produced")
+            self.send(EventName.ERROR, code="busy", message="an answer is already being produced")
             return
         previous = self._commit
         if previous is not None:
@@ -229,7 +244,7 @@ class LiveConnection:
         self._commit = None
         if self._cancel_asked and not self.closed:
             self._cancel_asked = False
-            self.send("response.cancelled")
+            self.send(EventName.RESPONSE_CANCELLED)
         self._answer_over()
 
     async def _run_commit(self, compare: bool, previous: asyncio.Task[None] | None) -> None:
@@ -249,10 +264,12 @@ class LiveConnection:
             if not self._cancel_asked or self.closed:
                 raise  # the hub is closing the session
             self._cancel_asked = False
-            self.send("response.cancelled", **({"compare": True} if answered else {}))
+            self.send(EventName.RESPONSE_CANCELLED, **({"compare": True} if answered else {}))
         except Exception as exc:  # a bug, not the client's doing: say so, stay usable
             log.exception("session %s: the answer failed", self.session_id)
-            self.send("error", code="internal_error", message=f"{type(exc).__name__}: {exc}")
+            self.send(
+                EventName.ERROR, code="internal_error", message=f"{type(exc).__name__}: {exc}"
+            )
         finally:
             if self._commit is asyncio.current_task():  # not an older, replaced task
                 self._answer_over()  # also when cancelled before the answer started
@@ -277,9 +294,9 @@ class LiveConnection:
             return True
         except SessionError as exc:
             if exc.code == "cancelled":
-                self.send("response.cancelled")
+                self.send(EventName.RESPONSE_CANCELLED)
             elif exc.code != "empty_input":  # the session already said so
-                self.send("error", code=exc.code, message=str(exc))
+                self.send(EventName.ERROR, code=exc.code, message=str(exc))
         except BackendError:
             pass  # the session sent the error event
         finally:

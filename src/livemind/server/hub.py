@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
+from livemind.events import EventName
 from livemind.server.connection import CLOSE, LiveConnection
 from livemind.server.guard import is_loopback
 from livemind.server.limits import HubError, Limits, expiry
@@ -98,7 +99,9 @@ class SessionHub:
         self.metrics.sessions_active.set(len(self.connections))
         self.metrics.sessions.inc()
         schema = page_schema(self.defaults)  # the page builds its settings from it
-        conn.send("session.created", session=conn.settings(), schema=schema, **self.models())
+        conn.send(
+            EventName.SESSION_CREATED, session=conn.settings(), schema=schema, **self.models()
+        )
         return conn
 
     def models(self) -> dict[str, str | None]:

@@ -29,6 +29,7 @@ function connect() {
   const ws = new WebSocket(`${scheme}://${location.host}/v1/live${tokenParam()}`);
   state.ws = ws;
   setStatus("connecting", "connecting…");
+  loadEventTable();
   ws.onopen = () => { state.retry = 500; };
   ws.onmessage = (msg) => handle(JSON.parse(msg.data));
   ws.onclose = () => {
@@ -76,34 +77,39 @@ function renderSegments() {
 }
 
 // ----- events from the server -------------------------------------------------------------
-function handle(ev) {
-  const kind = ev.type;
-  timeline.event(ev);
-  if (kind === "session.created") {
+// What the page does with each event, by name. The names are the server's (its event table,
+// GET /v1/events): once loaded, a name here that the table lacks, or an event that arrives
+// under a name the table lacks, is a console warning (the page and the server disagree).
+const ON = new Map([
+  ["session.created", (ev) => {
     setStatus("ready", `ready · ${ev.model}${ev.output_model ? " → " + ev.output_model : ""}`);
     buildSettings(ev.schema || []);
     showSettings(ev.session, ev);
-  } else if (kind === "session.updated") {
-    showSettings(ev.session, null);
-  } else if (kind === "segment.committed") {
+  }],
+  ["session.updated", (ev) => showSettings(ev.session, null)],
+  ["segment.committed", (ev) => {
     state.segments[ev.index] = ev.text;
     renderSegments();
-  } else if (kind === "memory.invalidated") {
+  }],
+  ["memory.invalidated", (ev) => {
     state.segments.length = Math.min(state.segments.length, ev.from_index);
     for (const li of state.calls.values()) {
       if (Number(li.dataset.end) > ev.from_index) li.classList.add("invalidated");
     }
     renderSegments();
-  } else if (kind === "inference.started") {
+  }],
+  ["inference.started", (ev) => {
     const li = el("li", "inference running");
     li.dataset.end = ev.end;
     li.append(el("q", "", ev.segments.join("").trim()), el("div", "note", ""));
     inferences.append(li);
     state.calls.set(ev.call_id, li);
-  } else if (kind === "inference.delta") {
+  }],
+  ["inference.delta", (ev) => {
     const li = state.calls.get(ev.call_id);
     if (li) li.querySelector(".note").textContent += ev.delta;
-  } else if (kind === "inference.done") {
+  }],
+  ["inference.done", (ev) => {
     const li = state.calls.get(ev.call_id);
     if (li) {
       li.classList.remove("running");
@@ -111,38 +117,83 @@ function handle(ev) {
       li.querySelector(".note").textContent =
         ev.action === "wait" ? "(waits for more text)" : ev.content;
     }
-  } else if (kind === "inference.cancelled") {
+  }],
+  ["inference.cancelled", (ev) => {
     const li = state.calls.get(ev.call_id);
     if (li) { li.classList.remove("running"); li.classList.add("cancelled"); }
-  } else if (kind === "speculation.started" || kind === "speculation.discarded") {
+  }],
+  ["speculation.started", () => showSpeculation("Answer started in your pause — press Enter to get it")],
+  ["speculation.discarded", () => showSpeculation("Text changed: the early answer was dropped")],
+  ["notes.paused", (ev) => {
     const p = $("speculation");
     p.hidden = false;
-    p.textContent = kind === "speculation.started"
-      ? "Answer started in your pause — press Enter to get it"
-      : "Text changed: the early answer was dropped";
-  } else if (kind === "notes.paused" || kind === "notes.resumed") {
+    p.textContent = `No notes: ${ev.reason}`;
+  }],
+  ["notes.resumed", () => {
     const p = $("speculation");
-    p.hidden = kind === "notes.resumed";
-    p.textContent = kind === "notes.paused" ? `No notes: ${ev.reason}` : "";
-  } else if (kind === "history.trimmed") {
+    p.hidden = true;
+    p.textContent = "";
+  }],
+  ["history.trimmed", () => {
     toast("The conversation no longer fit the model's context: its oldest turn was dropped");
-  } else if (kind === "response.created") {
-    answerBox(ev.compare ? "compare" : "main", ev);
-  } else if (kind === "response.output_text.delta") {
+  }],
+  ["response.created", (ev) => answerBox(ev.compare ? "compare" : "main", ev)],
+  ["response.output_text.delta", (ev) => {
     const box = state.answers.get(ev.compare ? "compare" : "main");
     if (box) box.querySelector(".text").textContent += ev.delta;
-  } else if (kind === "response.done") {
-    finishAnswer(ev.compare ? "compare" : "main", ev);
-  } else if (kind === "response.cancelled") {
+  }],
+  ["response.done", (ev) => finishAnswer(ev.compare ? "compare" : "main", ev)],
+  ["response.cancelled", () => {
     const box = state.answers.get("main");
     if (box) box.querySelector(".meta").textContent = "cancelled";
-  } else if (kind === "error") {
+  }],
+  ["error", (ev) => {
     if (ev.code === "unauthorized") {
       setStatus("offline", "needs an access token (Settings)");
       settingsForm.hidden = false;
     }
     toast(`${ev.code}: ${ev.message}`);
+  }],
+]);
+
+function handle(ev) {
+  checkEventName(ev.type);
+  timeline.event(ev);
+  const on = ON.get(ev.type);
+  if (on) on(ev);
+}
+
+function showSpeculation(text) {
+  const p = $("speculation");
+  p.hidden = false;
+  p.textContent = text;
+}
+
+// the server's event table: names is null until it has loaded
+const eventTable = { names: null, seen: new Set(), warned: new Set() };
+
+async function loadEventTable() {
+  try {
+    const resp = await fetch(`/v1/events${tokenParam()}`);
+    if (!resp.ok) return;  // a token is missing or wrong: the WebSocket says so
+    eventTable.names = new Set(Object.keys((await resp.json()).events));
+  } catch {
+    return;  // the server is down: the status says so, and the next connect() tries again
   }
+  for (const name of ON.keys()) {
+    if (!eventTable.names.has(name)) {
+      console.warn(`livemind: the page handles event "${name}", which the server does not list`);
+    }
+  }
+  for (const name of eventTable.seen) checkEventName(name);
+}
+
+function checkEventName(name) {
+  eventTable.seen.add(name);
+  const known = eventTable.names;
+  if (!known || known.has(name) || eventTable.warned.has(name)) return;
+  eventTable.warned.add(name);
+  console.warn(`livemind: unknown event "${name}" (not in the server's event table)`);
 }
 
 function answerBox(which, ev) {
