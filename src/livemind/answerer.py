@@ -15,6 +15,7 @@ from collections.abc import Callable
 from livemind.answering import Answer, SessionError, Speculation
 from livemind.backends.base import BackendError, Message
 from livemind.calls import CallRecord, stream_call
+from livemind.events import EventName as E
 from livemind.prompts import answer_messages, answer_mode, answer_request
 from livemind.segment import SegmentUpdate
 from livemind.session_context import SessionContext
@@ -52,7 +53,7 @@ class Answerer:
         prompt = turn.text
         if not prompt.strip():
             message = "nothing to answer: the input is empty"
-            ctx.emit("error", code="empty_input", message=message)
+            ctx.emit(E.ERROR, code="empty_input", message=message)
             raise SessionError("empty_input", message)
         turn.committing = True
         self._speculator.stop_timer()
@@ -97,11 +98,11 @@ class Answerer:
         ctx = self._ctx
 
         def forward(delta: str) -> None:
-            ctx.emit("response.output_text.delta", delta=delta)
+            ctx.emit(E.RESPONSE_OUTPUT_TEXT_DELTA, delta=delta)
 
         if announce:
             ctx.emit(
-                "response.created",
+                E.RESPONSE_CREATED,
                 mode=ctx.config.mode,
                 answer_mode=mode,
                 speculative=spec is not None,
@@ -156,7 +157,7 @@ class Answerer:
             wasted=list(turn.wasted),
         )
         ctx.emit(
-            "response.done",
+            E.RESPONSE_DONE,
             text=text,
             timings={"latency_s": answer.latency_s, "ttft_s": answer.ttft_s, "wait_s": wait_s},
             usage=record.to_dict(),

@@ -173,6 +173,7 @@ def check_event(event: Event | Mapping[str, Any]) -> list[str]:
     """What is wrong with ``event`` against :data:`EVENTS` (empty: nothing): an unknown
     name, a missing required field, a field the table does not list. ``event`` is an
     :class:`Event` or its wire form (a mapping with ``type``; the envelope is allowed)."""
+    name: object
     if isinstance(event, Event):
         name, fields = event.type, set(event.data)
     else:

@@ -36,7 +36,7 @@ from livemind.answering import Answer, SessionError
 from livemind.backends.base import Backend, Message
 from livemind.clock import Clock, SessionClock
 from livemind.config import SessionConfig
-from livemind.events import Event, Listener
+from livemind.events import Event, EventName, Listener
 from livemind.segment import Segmenter
 from livemind.session_context import SessionContext
 from livemind.speculator import Speculator
@@ -79,8 +79,8 @@ class LiveSession:
         """Call ``listener(event)`` for every event, synchronously, in order."""
         self._listeners.append(listener)
 
-    def _emit(self, type_: str, **data: Any) -> None:
-        event = Event(type_, data)
+    def _emit(self, name: EventName, /, **data: Any) -> None:
+        event = Event(name, data)
         for listener in list(self._listeners):
             listener(event)
 

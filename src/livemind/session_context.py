@@ -9,19 +9,24 @@ by :meth:`SessionContext.end_turn` and :meth:`SessionContext.trim_history`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from livemind.backends.base import Backend, Message
 from livemind.calls import CallRecord
 from livemind.clock import Clock
 from livemind.config import SessionConfig
+from livemind.events import EventName as E
 from livemind.planner import append_only
 from livemind.prompts import answer_stage
 from livemind.turn import TurnState
 
-Emit = Callable[..., None]
-"""``emit(event_type, **fields)``: hand one event to the session's listeners."""
+
+class Emit(Protocol):
+    """``emit(name, **fields)``: hand one event (see :data:`livemind.events.EVENTS`) to
+    the session's listeners."""
+
+    def __call__(self, name: E, /, **fields: Any) -> None: ...
 
 
 @dataclass(slots=True)
@@ -61,7 +66,7 @@ class SessionContext:
         if not self.turns:
             return False
         self.turns.pop(0)
-        self.emit("history.trimmed", stage=stage, turns_left=len(self.turns))
+        self.emit(E.HISTORY_TRIMMED, stage=stage, turns_left=len(self.turns))
         return True
 
     def end_turn(self, prompt: str, messages: list[Message], answer: str) -> None:
@@ -79,4 +84,4 @@ class SessionContext:
         self.new_turn()
 
     def error(self, code: str, message: str, stage: str) -> None:
-        self.emit("error", code=code, message=message, stage=stage)
+        self.emit(E.ERROR, code=code, message=message, stage=stage)

@@ -15,6 +15,7 @@ from livemind.answering import Speculation, looks_complete
 from livemind.backends.base import Message
 from livemind.calls import stream_call
 from livemind.clock import Timer
+from livemind.events import EventName as E
 from livemind.prompts import answer_messages, answer_mode, answer_request
 from livemind.session_context import SessionContext
 from livemind.typing_worker import TypingWorker
@@ -90,7 +91,7 @@ class Speculator:
             )
         )
         self.current = spec
-        ctx.emit("speculation.started", text_chars=len(turn.text))
+        ctx.emit(E.SPECULATION_STARTED, text_chars=len(turn.text))
         return True
 
     def take(self, messages: list[Message]) -> Speculation | None:
@@ -107,4 +108,4 @@ class Speculator:
         if spec is not None:
             spec.cancel()
             self._ctx.turn.wasted.append(spec.record)
-            self._ctx.emit("speculation.discarded")
+            self._ctx.emit(E.SPECULATION_DISCARDED)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from livemind.answer_modes import notes_paused_reason, solving
 from livemind.answering import SessionError
+from livemind.events import EventName as E
 from livemind.segment import Segmenter, SegmentUpdate
 from livemind.session_context import SessionContext
 from livemind.speculator import Speculator
@@ -77,9 +78,9 @@ class TextInput:
         if first is not None:
             dropped = turn.invalidate()
             first = first if dropped is None else min(dropped, first)
-            self._ctx.emit("memory.invalidated", from_index=first)
+            self._ctx.emit(E.MEMORY_INVALIDATED, from_index=first)
         for seg in update.added:
-            self._ctx.emit("segment.committed", index=seg.index, text=seg.text)
+            self._ctx.emit(E.SEGMENT_COMMITTED, index=seg.index, text=seg.text)
         self._announce_notes_policy()
         self._worker.after_update(first)
         self._worker.kick()
@@ -91,6 +92,6 @@ class TextInput:
         if paused != turn.notes_paused and not turn.committing:
             turn.notes_paused = paused
             if paused:
-                self._ctx.emit("notes.paused", reason=notes_paused_reason(cfg.answer_mode))
+                self._ctx.emit(E.NOTES_PAUSED, reason=notes_paused_reason(cfg.answer_mode))
             else:
-                self._ctx.emit("notes.resumed")
+                self._ctx.emit(E.NOTES_RESUMED)

@@ -120,12 +120,15 @@ class Timeline:
     def latencies(self) -> dict[str, float | None]:
         """Seconds from Enter to the first token and to the last, LiveMind and baseline."""
         out: dict[str, float | None] = {}
+        enter = self.enter
         for name, kind in (("", "answer"), ("baseline_", "baseline")):
             span = self.first(kind)
-            ok = span is not None and self.enter is not None
-            first = span.first_token if ok and span else None
-            out[f"{name}ttft_s"] = None if first is None else _r(first - self.enter)
-            out[f"{name}latency_s"] = _r(span.end - self.enter) if ok and span else None
+            if span is None or enter is None:
+                out[f"{name}ttft_s"] = out[f"{name}latency_s"] = None
+                continue
+            first = span.first_token
+            out[f"{name}ttft_s"] = None if first is None else _r(first - enter)
+            out[f"{name}latency_s"] = _r(span.end - enter)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,8 +199,8 @@ def _thinking(tl: Timeline, events: list[Stamped], zero: float) -> None:
         elif ev.type == E.NOTES_PAUSED:
             tl.marks.append(Mark("thinking", "notes_paused", at, "notes paused"))
         elif kind in ("inference", "prewarm") and what == "started":
-            for c in calls.values():  # one call at a time: an open one ended here
-                c.setdefault("end", at)
+            for running in calls.values():  # one call at a time: an open one ended here
+                running.setdefault("end", at)
             calls[data["call_id"]] = {"kind": kind, "start": at, "outcome": "running"}
         elif kind in ("inference", "prewarm") and (c := calls.get(data["call_id"])):
             c["end"] = at

@@ -15,6 +15,7 @@ from livemind.actions import Action, action_set, parse_action
 from livemind.answering import partial_note
 from livemind.backends.base import BackendError
 from livemind.calls import CallRecord, stream_call
+from livemind.events import EventName as E
 from livemind.planner import Job
 from livemind.prompts import inference_request, prewarm_request
 from livemind.session_context import SessionContext
@@ -45,7 +46,7 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
     record = CallRecord("inference", ctx.backend.model)
     turn.calls.append(record)
     ctx.emit(
-        "inference.started",
+        E.INFERENCE_STARTED,
         call_id=call_id,
         start=job.start,
         end=job.end,
@@ -55,7 +56,7 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
 
     def on_delta(delta: str) -> None:
         parts.append(delta)
-        ctx.emit("inference.delta", call_id=call_id, delta=delta)
+        ctx.emit(E.INFERENCE_DELTA, call_id=call_id, delta=delta)
 
     allowed = action_set(cfg.action_set)
     try:
@@ -81,7 +82,7 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
 def _store(ctx: SessionContext, flight: InFlight, action: Action, record: CallRecord) -> None:
     trace = ctx.turn.store_note(flight.job.start, flight.job.segments, action, record)
     if trace is not None:
-        ctx.emit("inference.done", call_id=flight.call_id, **trace, record=record.to_dict())
+        ctx.emit(E.INFERENCE_DONE, call_id=flight.call_id, **trace, record=record.to_dict())
 
 
 async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:

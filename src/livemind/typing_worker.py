@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from livemind.events import EventName as E
 from livemind.planner import Job, JobKind, cancels, next_job
 from livemind.session_context import SessionContext
 from livemind.typing_calls import InFlight, inference_call, prewarm_call
@@ -97,18 +98,21 @@ class TypingWorker:
         if job.kind is JobKind.INFERENCE:
             coro = inference_call(ctx, flight)
         else:
-            ctx.emit("prewarm.started", call_id=flight.call_id, chars=job.cut)
+            ctx.emit(E.PREWARM_STARTED, call_id=flight.call_id, chars=job.cut)
             coro = prewarm_call(ctx, flight)
         task = flight.task = asyncio.get_running_loop().create_task(coro)
         self.in_flight = flight
         await asyncio.wait({task})
         self.in_flight = None
         if task.cancelled():
-            ctx.emit(f"{job.kind}.cancelled", call_id=flight.call_id)
+            cancelled = (
+                E.INFERENCE_CANCELLED if job.kind is JobKind.INFERENCE else E.PREWARM_CANCELLED
+            )
+            ctx.emit(cancelled, call_id=flight.call_id)
         elif (exc := task.exception()) is not None:
             self._failed(job, exc)
         elif job.kind is JobKind.PREWARM:
-            ctx.emit("prewarm.done", call_id=flight.call_id, chars=job.cut)
+            ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=job.cut)
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         """A call raised something unexpected (a bug, or a backend breaking its contract):

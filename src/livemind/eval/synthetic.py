@@ -4,6 +4,7 @@ as its first version wrote it), for tests and demos."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from livemind.eval.records import NOT_RECORDED, BenchRecord
 
@@ -14,7 +15,7 @@ def synthetic_records(
     n_questions: int = 20,
     seed: int = 0,
     error_rate: float = 0.0,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Seeded fake runner records (full schema) for tests and demos. ``configs`` maps a name
     to (latency factor vs the baseline, probability of a correct answer)."""
     configs = configs or {
