@@ -146,10 +146,11 @@ async def test_the_page_receives_the_schema_and_every_live_field_applies() -> No
 
 
 def test_the_page_hard_codes_no_session_setting() -> None:
-    html, script = (STATIC / "index.html").read_text(), (STATIC / "app.js").read_text()
+    html = (STATIC / "index.html").read_text()
+    script = "\n".join((STATIC / f).read_text() for f in ("app.js", "settings.js"))
     for name in live_settings():
         assert f'name="{name}"' not in html and f"elements.{name}" not in script, name
-    assert 'id="session-settings"' in html and "buildSettings(ev.schema" in script
+    assert 'id="session-settings"' in html and "settings.build(ev.schema" in script
 
 
 def test_bench_configs_run_session_configs() -> None:

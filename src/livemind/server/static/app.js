@@ -8,6 +8,8 @@ const inferences = $("inferences");
 const segmentsView = $("segments");
 const settingsForm = $("settings");
 const timeline = new TurnTimeline($("timeline"));
+const settings = new SettingsPanel(settingsForm, $("session-settings"));
+const eventTable = new EventTable();
 
 const state = {
   ws: null,
@@ -16,7 +18,6 @@ const state = {
   calls: new Map(),   // call_id -> <li>
   answers: new Map(), // "main" | "compare" -> answer element of the current turn
   retry: 500,
-  schema: new Map(),  // setting name -> its schema entry (from session.created)
 };
 
 function tokenParam() {
@@ -29,7 +30,7 @@ function connect() {
   const ws = new WebSocket(`${scheme}://${location.host}/v1/live${tokenParam()}`);
   state.ws = ws;
   setStatus("connecting", "connecting…");
-  loadEventTable();
+  eventTable.load(`/v1/events${tokenParam()}`, ON.keys());
   ws.onopen = () => { state.retry = 500; };
   ws.onmessage = (msg) => handle(JSON.parse(msg.data));
   ws.onclose = () => {
@@ -83,7 +84,7 @@ function renderSegments() {
 const ON = new Map([
   ["session.created", (ev) => {
     setStatus("ready", `ready · ${ev.model}${ev.output_model ? " → " + ev.output_model : ""}`);
-    buildSettings(ev.schema || []);
+    settings.build(ev.schema || []);
     showSettings(ev.session, ev);
   }],
   ["session.updated", (ev) => showSettings(ev.session, null)],
@@ -157,7 +158,7 @@ const ON = new Map([
 ]);
 
 function handle(ev) {
-  checkEventName(ev.type);
+  eventTable.check(ev.type);
   timeline.event(ev);
   const on = ON.get(ev.type);
   if (on) on(ev);
@@ -167,33 +168,6 @@ function showSpeculation(text) {
   const p = $("speculation");
   p.hidden = false;
   p.textContent = text;
-}
-
-// the server's event table: names is null until it has loaded
-const eventTable = { names: null, seen: new Set(), warned: new Set() };
-
-async function loadEventTable() {
-  try {
-    const resp = await fetch(`/v1/events${tokenParam()}`);
-    if (!resp.ok) return;  // a token is missing or wrong: the WebSocket says so
-    eventTable.names = new Set(Object.keys((await resp.json()).events));
-  } catch {
-    return;  // the server is down: the status says so, and the next connect() tries again
-  }
-  for (const name of ON.keys()) {
-    if (!eventTable.names.has(name)) {
-      console.warn(`livemind: the page handles event "${name}", which the server does not list`);
-    }
-  }
-  for (const name of eventTable.seen) checkEventName(name);
-}
-
-function checkEventName(name) {
-  eventTable.seen.add(name);
-  const known = eventTable.names;
-  if (!known || known.has(name) || eventTable.warned.has(name)) return;
-  eventTable.warned.add(name);
-  console.warn(`livemind: unknown event "${name}" (not in the server's event table)`);
 }
 
 function answerBox(which, ev) {
@@ -223,47 +197,9 @@ function finishAnswer(which, ev) {
   meta.classList.add("latency");
 }
 
-// The session's settings controls, built from the schema the server sends (each live
-// SessionConfig field: name, type, label, help, choices, default, min, max).
-function buildSettings(schema) {
-  state.schema = new Map(schema.map((s) => [s.name, s]));
-  const box = $("session-settings");
-  box.replaceChildren();
-  for (const s of schema) {
-    const label = el("label", s.type === "bool" ? "check" : "");
-    const shown = s.type === "bool" ? (s.default ? "on" : "off") : s.default;
-    label.title = `${s.help} (default ${shown})`;
-    let control;
-    if (s.type === "bool") {
-      control = el("input");
-      control.type = "checkbox";
-      label.append(control, ` ${s.label}`);
-    } else {
-      if (s.choices) {
-        control = el("select");
-        for (const choice of s.choices) control.append(new Option(choice, choice));
-      } else {
-        control = el("input");
-        control.type = "number";
-        control.step = s.type === "int" ? "1" : "any";
-        if (s.min !== null) control.min = s.min;
-        if (s.max !== null) control.max = s.max;
-      }
-      label.append(s.label, control);
-    }
-    control.name = s.name;
-    box.append(label);
-  }
-}
-
 function showSettings(cfg, created) {
   if (!cfg) return;
-  for (const [name, s] of state.schema) {
-    const f = settingsForm.elements[name];
-    if (!f || !(name in cfg)) continue;
-    if (s.type === "bool") f.checked = !!cfg[name];
-    else f.value = cfg[name];
-  }
+  settings.show(cfg);
   settingsForm.elements.collaborative.checked = !!cfg.collaborative;
   if (created) {
     settingsForm.elements.collaborative.disabled = !created.output_model;
@@ -324,9 +260,7 @@ settingsForm.addEventListener("change", (e) => {
     state.ws?.close();
     return;
   }
-  const kind = state.schema.get(f.name)?.type;
-  const value = f.type === "checkbox" ? f.checked : kind === "int" || kind === "float" ? Number(f.value) : f.value;
-  send({ type: "session.update", session: { [f.name]: value } });
+  send({ type: "session.update", session: { [f.name]: settings.value(f) } });
 });
 settingsForm.addEventListener("submit", (e) => e.preventDefault());
 
