@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from livemind.eval.records import Record, median_or_none, nums
+from livemind.eval.record_reading import Record, median_or_none, nums
 
 LENGTH_BINS = ("1", "2", "3", "4-5", "6+")
 

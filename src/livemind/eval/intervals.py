@@ -13,7 +13,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 
-from livemind.eval.records import Record
+from livemind.eval.record_reading import Record
 
 Z95 = 1.959963984540054
 
@@ -45,8 +45,9 @@ def paired_mean_ci(diffs: Sequence[float], z: float = Z95) -> tuple[float | None
 def paired_difference(
     answered: Mapping[tuple[str, str], Record], base: Mapping[tuple[str, str], Record]
 ) -> tuple[float | None, CI | None, int]:
-    """(mean accuracy difference, its CI, number of pairs) of ``answered`` vs ``base``, both
-    keyed by question (:func:`~.records.question_key`); a falsy ``correct`` counts as wrong."""
+    """(mean accuracy difference, its CI, number of pairs) of ``answered`` vs ``base``,
+    both keyed by question (:func:`~.record_reading.question_key`); a falsy ``correct``
+    counts as wrong."""
     pairs = [(r, base[q]) for q, r in answered.items() if q in base]
     diffs = [float(bool(a.get("correct"))) - bool(b.get("correct")) for a, b in pairs]
     diff, ci = paired_mean_ci(diffs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
-from livemind.eval.records import Record, mean_or_none, median_or_none, num, nums
+from livemind.eval.record_reading import Record, mean_or_none, median_or_none, num, nums
 
 
 class CacheStats(TypedDict):

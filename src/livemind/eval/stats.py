@@ -10,7 +10,7 @@ Contracts:
 - Speed-up = baseline median latency / this median latency; latency change = this / baseline - 1.
 
 This module is the public entry of the report's statistics: it re-exports the names of
-:mod:`.records` (loading, keys), :mod:`.intervals` (CIs) and :mod:`.by_length` (bins);
+:mod:`.record_reading` (loading, keys), :mod:`.intervals` (CIs) and :mod:`.by_length` (bins);
 :mod:`.section_stats` holds the optional sections' fields.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from livemind.eval.by_length import LENGTH_BINS, LengthBin, by_length, length_bin
 from livemind.eval.intervals import Z95, paired_difference, paired_mean_ci, wilson_ci
-from livemind.eval.records import (
+from livemind.eval.record_reading import (
     Record,
     ReportError,
     load_records,
