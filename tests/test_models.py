@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import livemind.model_files as model_files
 import livemind.models as m
 from livemind.models import ModelError, Preset, resolve_model
 
@@ -171,7 +172,7 @@ def test_assemble_then_reuse_without_rehash(tmp_path: Path, monkeypatch) -> None
     def boom(*a: object, **k: object) -> str:
         raise AssertionError("re-hashed on reuse")
 
-    monkeypatch.setattr(m, "_hash_copy", boom)
+    monkeypatch.setattr(model_files, "_hash_copy", boom)
     assert resolve_model("fake", presets=presets, locate=locate) == path
     assert path.stat().st_mtime_ns == mtime
     # a verified cache file does not need the packages any more
@@ -181,14 +182,14 @@ def test_assemble_then_reuse_without_rehash(tmp_path: Path, monkeypatch) -> None
 def _calls(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> list[bool]:
     """Record _hash_copy calls: True for an assembly (writes a file), False for a verify."""
     calls: list[bool] = []
-    real = m._hash_copy
+    real = model_files._hash_copy
 
     def spy(sources, dst=None, progress=None):  # type: ignore[no-untyped-def]
         calls.append(dst is not None)
         time.sleep(delay)
         return real(sources, dst, progress)
 
-    monkeypatch.setattr(m, "_hash_copy", spy)
+    monkeypatch.setattr(model_files, "_hash_copy", spy)
     return calls
 
 

@@ -1,49 +1,59 @@
-"""Evaluation statistics: run records -> per-configuration summaries.
+"""Evaluation statistics: run records -> per-configuration summaries (:func:`summarize`).
 
 Contracts:
 - A record is one (configuration, question) result as written by the runner. Records with a
   non-null ``error`` are *failed*: counted (``n_errors``) but excluded from every statistic.
 - Duplicates of (config, dataset, qid) keep the last one read (a resumed or retried run).
-- Accuracy CI: Wilson score interval, 95 %.
-- Paired accuracy difference vs the baseline: over the questions that both configurations
-  answered, paired by (dataset, qid); mean of d_i = correct_i - correct_baseline_i with a
-  95 % CI from the normal approximation, mean +- 1.96 * sd(d, ddof=1) / sqrt(n) (no CI for
-  fewer than 2 pairs; a zero-width CI when all differences are equal).
+- Accuracy CI and paired difference vs the baseline: :mod:`.intervals` (Wilson 95 %; paired
+  by (dataset, qid), normal-approximation 95 % CI).
 - Quantiles use linear interpolation between order statistics (numpy's default).
 - Speed-up = baseline median latency / this median latency; latency change = this / baseline - 1.
+
+This module is the public entry of the report's statistics: it re-exports the names of
+:mod:`.record_reading` (loading, keys), :mod:`.intervals` (CIs) and :mod:`.by_length` (bins);
+:mod:`.section_stats` holds the optional sections' fields.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypedDict
 
-Z95 = 1.959963984540054
-LENGTH_BINS = ("1", "2", "3", "4-5", "6+")
+from livemind.eval.by_length import LENGTH_BINS, LengthBin, by_length, length_bin
+from livemind.eval.intervals import Z95, paired_difference, paired_mean_ci, wilson_ci
+from livemind.eval.record_reading import (
+    Record,
+    ReportError,
+    load_records,
+    mean_or_none,
+    median_or_none,
+    num,
+    nums,
+    quantile,
+    question_key,
+)
+from livemind.eval.section_stats import answers_and_notes, cache_and_speculation
+
+__all__ = [
+    "DASH",
+    "FIRST_CONFIGS",
+    "LENGTH_BINS",
+    "Z95",
+    "ConfigSummary",
+    "LengthBin",
+    "Record",
+    "ReportError",
+    "length_bin",
+    "load_records",
+    "paired_mean_ci",
+    "quantile",
+    "question_key",
+    "summarize",
+    "wilson_ci",
+]
+
 FIRST_CONFIGS = ("baseline-prewarm", "output-only")  # shown right after the baseline
 DASH = "–"
-
-# One run record: a JSON object as the runner wrote it (values of any JSON type; fields
-# vary across versions, so every statistic checks what it reads).
-Record = dict[str, Any]
-
-
-class ReportError(Exception):
-    """A user-facing problem with the input (missing file, malformed line, no records)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LengthBin:
-    """Answered questions of one configuration in one prompt-length bin."""
-
-    n: int
-    accuracy: float | None
-    median_latency_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,98 +105,13 @@ class ConfigSummary:
     latencies: tuple[float, ...] = field(default=(), repr=False)  # sorted, for the CDF plot
 
 
-def load_records(paths: Sequence[str | Path]) -> list[Record]:
-    """Read JSONL files in order; blank lines are skipped. Raises :class:`ReportError` naming
-    ``file:line`` for a line that is not a JSON object with ``config`` and ``qid``."""
-    records: list[Record] = []
-    for path in map(Path, paths):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ReportError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ReportError(f"{path}: cannot read: {e}") from None
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ReportError(f"{path}:{lineno}: malformed JSON: {e.msg}") from None
-            if not isinstance(rec, dict) or "config" not in rec or "qid" not in rec:
-                raise ReportError(f"{path}:{lineno}: not a record (needs 'config' and 'qid')")
-            records.append(rec)
-    return records
-
-
-def wilson_ci(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
-    """Wilson score interval for k successes out of n; None for n == 0."""
-    if n <= 0:
-        return None
-    p = k / n
-    denom = 1 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
-
-
-def paired_mean_ci(
-    diffs: Sequence[float], z: float = Z95
-) -> tuple[float | None, tuple[float, float] | None]:
-    """Mean of paired differences and its normal-approximation CI (None for < 2 pairs)."""
-    if not diffs:
-        return None, None
-    mean = statistics.fmean(diffs)
-    if len(diffs) < 2:
-        return mean, None
-    half = z * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    return mean, (mean - half, mean + half)
-
-
-def quantile(xs: Sequence[float], q: float) -> float | None:
-    """Linear-interpolation quantile of ``xs`` (need not be sorted); None when empty."""
-    if not xs:
-        return None
-    s = sorted(xs)
-    pos = q * (len(s) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-def length_bin(sentences: object) -> str | None:
-    """The prompt-length bin of a sentence count ("1", "2", "3", "4-5", "6+")."""
-    if not isinstance(sentences, int | float) or isinstance(sentences, bool):
-        return None
-    s = int(sentences)
-    return "1" if s <= 1 else str(s) if s <= 3 else "4-5" if s <= 5 else "6+"
-
-
-def _num(v: object) -> float | None:
-    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
-        return float(v)
-    return None
-
-
-def _nums(recs: Iterable[Record], key: str) -> list[float]:
-    return [v for r in recs if (v := _num(r.get(key))) is not None]
-
-
 def _per_rate(recs: Iterable[Record], tokens: str, rate: str) -> list[float]:
     """Seconds that ``tokens`` take at ``rate`` tokens/s, per record (where both exist)."""
     return [
         t / v
         for r in recs
-        if (t := _num(r.get(tokens))) is not None and (v := _num(r.get(rate))) and v > 0
+        if (t := num(r.get(tokens))) is not None and (v := num(r.get(rate))) and v > 0
     ]
-
-
-def _median(xs: Sequence[float]) -> float | None:
-    return statistics.median(xs) if xs else None
-
-
-def _mean(xs: Sequence[float]) -> float | None:
-    return statistics.fmean(xs) if xs else None
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -196,68 +121,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def _model_label(r: Record) -> str:
     model, output = str(r.get("model", "?")), r.get("output_model")
     return model if output in (None, model) else f"{model} → {output}"
-
-
-def question_key(r: Record) -> tuple[str, str]:
-    """The question a record answers: (dataset, qid)."""
-    return (str(r.get("dataset", "")), str(r["qid"]))
-
-
-class _CacheStats(TypedDict):
-    """Issue-4 fields of :class:`ConfigSummary` (see :func:`_cache_and_speculation`)."""
-
-    median_final_evaluated: float | None
-    median_unseen_tokens: float | None
-    evaluated_over_unseen: float | None
-    median_prewarm_calls: float | None
-    speculation_used: float | None
-    wasted_per_question: float | None
-    median_saved_s: float | None
-
-
-class _AnswerStats(TypedDict):
-    """Issue-12 fields of :class:`ConfigSummary` (see :func:`_answers_and_notes`)."""
-
-    reason_share: float | None
-    truncated_share: float | None
-    notes_checked: int
-    notes_right: float | None
-
-
-def _cache_and_speculation(ok: Sequence[Record]) -> _CacheStats:
-    """Issue-4 statistics; None where the records predate those fields."""
-    both = [
-        (e, u)
-        for r in ok
-        if (e := _num(r.get("final_evaluated_tokens"))) is not None
-        and (u := _num(r.get("final_unseen_tokens"))) is not None
-    ]
-    unseen_sum = sum(u for _, u in both)
-    spec = [r for r in ok if "speculative" in r]
-    used = [r for r in spec if r.get("speculative")]
-    return {
-        "median_final_evaluated": _median(_nums(ok, "final_evaluated_tokens")),
-        "median_unseen_tokens": _median([u for _, u in both]),
-        "evaluated_over_unseen": sum(e for e, _ in both) / unseen_sum if unseen_sum else None,
-        "median_prewarm_calls": _median(_nums(ok, "prewarm_calls")),
-        "speculation_used": len(used) / len(spec) if spec else None,
-        "wasted_per_question": _mean(_nums(spec, "speculations_wasted")),
-        "median_saved_s": _median(_nums(used, "speculation_saved_s")),
-    }
-
-
-def _answers_and_notes(ok: Sequence[Record]) -> _AnswerStats:
-    """Issue-12 statistics; None where the records predate those fields."""
-    modes = [r["answer_mode"] for r in ok if r.get("answer_mode")]
-    finish = [r["answer_finish"] for r in ok if r.get("answer_finish")]
-    checked = int(sum(_nums(ok, "notes_checked")))
-    right = sum(_nums(ok, "notes_right"))
-    return {
-        "reason_share": modes.count("reason") / len(modes) if modes else None,
-        "truncated_share": finish.count("length") / len(finish) if finish else None,
-        "notes_checked": checked,
-        "notes_right": right / checked if checked else None,
-    }
 
 
 def summarize(records: Sequence[Record], *, baseline: str = "baseline") -> list[ConfigSummary]:
@@ -274,33 +137,25 @@ def summarize(records: Sequence[Record], *, baseline: str = "baseline") -> list[
         g[question_key(r)] = r
     answered = {c: {k: r for k, r in g.items() if not r.get("error")} for c, g in groups.items()}
     base = answered.get(baseline)
-    base_lat = _median(_nums(base.values(), "latency_s")) if base is not None else None
-    base_busy = _median(_nums(base.values(), "busy_s")) if base is not None else None
+    base_lat = median_or_none(nums(base.values(), "latency_s")) if base is not None else None
+    base_busy = median_or_none(nums(base.values(), "busy_s")) if base is not None else None
     out = []
     for config, group in groups.items():
         ok = list(answered[config].values())
         k = sum(bool(r.get("correct")) for r in ok)
-        lat = sorted(_nums(ok, "latency_s"))
-        med = _median(lat)
-        busy = _median(_nums(ok, "busy_s"))
+        lat = sorted(nums(ok, "latency_s"))
+        med = median_or_none(lat)
+        busy = median_or_none(nums(ok, "busy_s"))
         ratios = [
             t / lim
             for r in ok
-            if (t := _num(r.get("latency_s"))) is not None
-            and (lim := _num(r.get("limit_s")))
+            if (t := num(r.get("latency_s"))) is not None
+            and (lim := num(r.get("limit_s")))
             and lim > 0
         ]
         diff, ci, n_pairs = None, None, 0
         if base is not None:
-            pairs = [(r, base[q]) for q, r in answered[config].items() if q in base]
-            n_pairs = len(pairs)
-            diffs = [float(bool(a.get("correct"))) - bool(b.get("correct")) for a, b in pairs]
-            diff, ci = paired_mean_ci(diffs)
-        bins: dict[str, list[Record]] = {}
-        for r in ok:
-            b = length_bin(r.get("prompt_sentences"))
-            if b is not None:
-                bins.setdefault(b, []).append(r)
+            diff, ci, n_pairs = paired_difference(answered[config], base)
         models = sorted({_model_label(r) for r in group.values()})
         out.append(
             ConfigSummary(
@@ -315,34 +170,29 @@ def summarize(records: Sequence[Record], *, baseline: str = "baseline") -> list[
                 accuracy=k / len(ok) if ok else None,
                 accuracy_ci=wilson_ci(k, len(ok)),
                 median_latency_s=med,
-                mean_latency_s=_mean(lat),
+                mean_latency_s=mean_or_none(lat),
                 p90_latency_s=quantile(lat, 0.9),
                 speedup=_ratio(base_lat, med),
                 latency_change=None if (c := _ratio(med, base_lat)) is None else c - 1,
-                median_ttft_s=_median(_nums(ok, "ttft_s")),
-                median_limit_ratio=_median(ratios),
+                median_ttft_s=median_or_none(nums(ok, "ttft_s")),
+                median_limit_ratio=median_or_none(ratios),
                 median_busy_s=busy,
                 busy_ratio=_ratio(busy, base_busy),
-                median_calls=_median(_nums(ok, "inference_calls")),
-                mean_evaluated_tokens=_mean(_nums(ok, "final_evaluated_tokens")),
-                mean_cached_tokens=_mean(_nums(ok, "final_cached_tokens")),
-                median_overhead_s=_median(_nums(ok, "overhead_s")),
-                median_answer_tokens=_median(_nums(ok, "answer_tokens")),
-                median_prefill_s=_median(_per_rate(ok, "final_evaluated_tokens", "prefill_rate")),
-                median_decode_s=_median(_per_rate(ok, "answer_tokens", "decode_rate")),
+                median_calls=median_or_none(nums(ok, "inference_calls")),
+                mean_evaluated_tokens=mean_or_none(nums(ok, "final_evaluated_tokens")),
+                mean_cached_tokens=mean_or_none(nums(ok, "final_cached_tokens")),
+                median_overhead_s=median_or_none(nums(ok, "overhead_s")),
+                median_answer_tokens=median_or_none(nums(ok, "answer_tokens")),
+                median_prefill_s=median_or_none(
+                    _per_rate(ok, "final_evaluated_tokens", "prefill_rate")
+                ),
+                median_decode_s=median_or_none(_per_rate(ok, "answer_tokens", "decode_rate")),
                 paired_diff=diff,
                 paired_ci=ci,
                 n_pairs=n_pairs,
-                **_cache_and_speculation(ok),
-                **_answers_and_notes(ok),
-                by_length={
-                    b: LengthBin(
-                        n=len(rs),
-                        accuracy=sum(bool(r.get("correct")) for r in rs) / len(rs),
-                        median_latency_s=_median(_nums(rs, "latency_s")),
-                    )
-                    for b, rs in sorted(bins.items(), key=lambda kv: LENGTH_BINS.index(kv[0]))
-                },
+                **cache_and_speculation(ok),
+                **answers_and_notes(ok),
+                by_length=by_length(ok),
                 latencies=tuple(lat),
             )
         )
