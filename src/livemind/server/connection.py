@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from livemind.backends.base import BackendError
 from livemind.events import Event, EventName
 from livemind.server.protocol import ClientEvent, envelope
+from livemind.server.text_feed import TextFeed
 from livemind.session import LiveSession, SessionError
 
 if TYPE_CHECKING:
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE = None  # sentinel on the outbound queue: the connection is closing
-# texts at least this long are segmented in a worker thread (shorter ones take well
-# under a millisecond on the loop)
-THREAD_MIN_CHARS = 2_000
 # the side-by-side baseline's events the client gets (marked ``compare: true``)
 _COMPARED = frozenset(
     {
@@ -55,11 +53,8 @@ class LiveConnection:
         self.created = self.last_active = time.monotonic()
         self._event_id = 0
         self._rev = -1
-        self._pending: str | None = None  # text typed while an answer was being produced
-        self._latest: str | None = None  # newest snapshot not yet given to the session
-        self._applier: asyncio.Task[None] | None = None
+        self.feed = TextFeed(self.session, self._internal_error)
         self._commit: asyncio.Task[None] | None = None  # the answer (+ baseline) task
-        self._answering = False  # the session itself is producing an answer
         self._cancel_asked = False  # the client cancelled the running commit task
         self._baseline: LiveSession | None = None
 
@@ -117,7 +112,7 @@ class LiveConnection:
                 self._rev = event.rev
             self._set_text(event.text)
         elif kind == "input_text.append":
-            self._set_text(self._newest_text() + event.text)
+            self._set_text(self.feed.newest() + event.text)
         elif kind == "input_text.commit":
             self._start_commit(event.compare)
         elif kind == "response.cancel":
@@ -135,55 +130,10 @@ class LiveConnection:
                 EventName.ERROR, code="text_too_long", message=f"text over {limit} characters"
             )
             return
-        if self._answering:
-            self._pending = text  # applied when the answer is done: nothing is lost
-            return
-        # snapshots that arrive together are segmented once, the newest only: a client
-        # sending a burst of edits costs one segmentation, not one per message
-        self._latest = text
-        if self._applier is None or self._applier.done():
-            self._applier = asyncio.get_running_loop().create_task(self._apply_latest())
+        self.feed.put(text)
 
-    def _newest_text(self) -> str:
-        for text in (self._pending, self._latest):
-            if text is not None:
-                return text
-        return self.session.text
-
-    async def _apply_latest(self) -> None:
-        """Give the session the newest snapshot: short texts on the loop, long ones
-        segmented in a worker thread, so that one client's edits on a long text do not
-        hold up every other session."""
-        await asyncio.sleep(0)  # after the messages already received
-        try:
-            while (text := self._latest) is not None and not self._answering and not self.closed:
-                if len(text) < THREAD_MIN_CHARS:
-                    self._flush_text()
-                    continue
-                prepared = await self.session.prepare_text(text)
-                if self._answering or self.closed:
-                    return  # the commit takes the newest text itself
-                if self.session.apply_prepared(prepared) and self._latest is text:
-                    self._latest = None
-        except Exception as exc:  # a bug: say so, keep the session
-            log.exception("session %s: applying a text failed", self.session_id)
-            self._latest = None
-            self.send(
-                EventName.ERROR, code="internal_error", message=f"{type(exc).__name__}: {exc}"
-            )
-
-    async def _text_settled(self) -> None:
-        """Wait for a text being segmented in a thread, then apply the newest one."""
-        applier = self._applier
-        if applier is not None and applier is not asyncio.current_task():
-            await asyncio.gather(applier, return_exceptions=True)
-        self._flush_text()
-
-    def _flush_text(self) -> None:
-        """Give the session the newest snapshot now, on the loop."""
-        if self._latest is not None and not self.closed:
-            text, self._latest = self._latest, None
-            self.session.set_text(text)
+    def _internal_error(self, code: str, message: str) -> None:
+        self.send(EventName.ERROR, code=code, message=message)
 
     def _update(self, settings: dict[str, Any]) -> None:
         settings = dict(settings)
@@ -218,18 +168,18 @@ class LiveConnection:
         self.session.reset()
         if self._baseline is not None:
             self._baseline.reset()
-        self._pending = self._latest = None
+        self.feed.clear()
         self.send(EventName.SESSION_UPDATED, session=self.settings())
 
     # ----- the answer -------------------------------------------------------------------
     def _start_commit(self, compare: bool) -> None:
-        if self._answering:
+        if self.feed.held:
             self.send(EventName.ERROR, code="busy", message="an answer is already being produced")
             return
         previous = self._commit
         if previous is not None:
             previous.cancel()  # only the side-by-side baseline was still running
-        self._answering = True
+        self.feed.hold()
         self._cancel_asked = False
         task = asyncio.get_running_loop().create_task(self._run_commit(compare, previous))
         task.add_done_callback(self._commit_never_ran)
@@ -255,7 +205,7 @@ class LiveConnection:
         try:
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
-            await self._text_settled()  # the answer is to the newest text
+            await self.feed.settled()  # the answer is to the newest text
             prompt = self.session.text
             answered = await self._answer()
             if answered and compare:
@@ -277,15 +227,7 @@ class LiveConnection:
 
     def _answer_over(self) -> None:
         """The session may take text again: apply what was typed meanwhile (idempotent)."""
-        if not self._answering:
-            return
-        self._answering = False
-        # what was typed during the answer is newer than a snapshot still waiting from
-        # before it (left there when the answer was cancelled before it began)
-        text = self._pending if self._pending is not None else self._latest
-        self._pending = self._latest = None
-        if text is not None and not self.closed:
-            self._set_text(text)
+        self.feed.release()
 
     async def _answer(self) -> bool:
         """Run the session's commit; True when it answered."""
@@ -322,8 +264,7 @@ class LiveConnection:
         if self.closed:
             return
         self.closed = True
-        if self._applier is not None:
-            self._applier.cancel()
+        self.feed.close()
         if self._commit is not None:
             self._commit.cancel()
             await asyncio.gather(self._commit, return_exceptions=True)
