@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from livemind.answer_modes import answer_directive, solve_directive
-from livemind.backends.base import Message, Request
+from livemind.backends.base import Message, Request, Stage
 from livemind.backends.llamacpp import LlamaCppBackend
 from livemind.calls import CallRecord, stream_call
 from livemind.config import SessionConfig
@@ -120,7 +120,7 @@ async def note_rows(engine: LlamaCppBackend, q: Question, instr: str) -> dict[st
 async def answer(engine: LlamaCppBackend, messages: list[Message]) -> tuple[str, CallRecord]:
     await engine.reset_cache()
     await engine.prewarm(Request(messages, max_tokens=1))  # as at Enter with prewarm
-    record = CallRecord("output", engine.model)
+    record = CallRecord(Stage.OUTPUT, engine.model)
     text = await stream_call(engine, Request(messages, max_tokens=512), record)
     if messages[-1]["role"] == "assistant":
         text = messages[-1]["content"] + text

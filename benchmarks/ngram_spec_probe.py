@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import statistics
 
-from livemind.backends.base import Request
+from livemind.backends.base import Request, Stage
 from livemind.backends.llamacpp import LlamaCppBackend
 from livemind.calls import CallRecord, stream_call
 from livemind.config import SessionConfig
@@ -50,7 +50,7 @@ async def decode(
     cache; the draft counts are (0, 0) on an engine that does not speculate."""
     await engine.reset_cache()
     await engine.prewarm(Request(messages, max_tokens=1))
-    record = CallRecord("output", engine.model)
+    record = CallRecord(Stage.OUTPUT, engine.model)
     text = await stream_call(engine, Request(messages, max_tokens=budget), record)
     decode_s = max(record.wall_s - (record.ttft_s or 0.0), 1e-6)
     drafts = (record.extra.get("draft_tokens", 0), record.extra.get("draft_accepted", 0))

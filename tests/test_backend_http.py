@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from livemind.backends._usage import choice_parts, error_from_json, parse_usage
-from livemind.backends.base import BackendError, Request, Usage
+from livemind.backends.base import BackendError, Request, Stage, Usage
 from livemind.backends.openai_http import OpenAIBackend, split_base_url
 from livemind.calls import CallRecord
 
@@ -53,10 +53,10 @@ def test_parse_usage_reads_speculative_draft_counts() -> None:
     assert (plain.draft_tokens, plain.draft_accepted) == (None, None)
     spec = parse_usage({"timings": {**timings, "draft_n": 24, "draft_n_accepted": 9}})
     assert (spec.draft_tokens, spec.draft_accepted) == (24, 9)
-    record = CallRecord("output", "m")
+    record = CallRecord(Stage.OUTPUT, "m")
     record.add_usage(spec)
     assert record.extra == {"draft_tokens": 24, "draft_accepted": 9}
-    record = CallRecord("output", "m")
+    record = CallRecord(Stage.OUTPUT, "m")
     record.add_usage(plain)
     assert record.extra == {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from livemind.actions import Action, ActionKind
+from livemind.backends.base import Stage
 from livemind.calls import CallRecord
 from livemind.config import SessionConfig
 from livemind.planner import Job, JobKind, cancels, inference_due, next_job
@@ -20,7 +21,9 @@ def turn_with(text: str, cfg: SessionConfig = CFG) -> TurnState:
 
 def note(turn: TurnState, start: int, count: int) -> None:
     segments = tuple(turn.stable_texts()[start : start + count])
-    turn.store_note(start, segments, Action(ActionKind.INFERENCE, "n"), CallRecord("x", "m"))
+    turn.store_note(
+        start, segments, Action(ActionKind.INFERENCE, "n"), CallRecord(Stage.INFERENCE, "m")
+    )
 
 
 def test_unread_stable_segments_get_an_inference_call_first() -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from livemind.backends.base import Backend, Request, Usage
+from livemind.backends.base import Backend, Request, Stage, Usage
 
 Clock = Callable[[], float]
 
@@ -25,7 +25,7 @@ class CallRecord:
     (None if it produced no text). Token counts come from the engine's own counters.
     """
 
-    stage: str  # "inference" | "output" | "baseline"
+    stage: Stage  # what the call was for (serialised as its string value)
     model: str
     started_s: float = 0.0
     wall_s: float = 0.0

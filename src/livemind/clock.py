@@ -71,6 +71,7 @@ class SessionClock:
         return loop_time() + self._skipped
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        self._drop_cancelled()  # a timer re-armed on every key leaves one behind each time
         timer = _VirtualTimer(self.now() + max(0.0, delay), next(self._seq), callback)
         heapq.heappush(self._timers, timer)
         timer.handle = asyncio.get_running_loop().call_later(max(0.0, delay), self._fire_due)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from livemind.actions import Action, action_set, parse_action
 from livemind.answering import partial_note
-from livemind.backends.base import BackendError
+from livemind.backends.base import BackendError, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.events import EventName as E
 from livemind.planner import Job
@@ -43,7 +43,7 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
     trims it and returns (the worker plans the call again)."""
     cfg, turn, job, call_id = ctx.config, ctx.turn, flight.job, flight.call_id
     request = inference_request(cfg, turn, ctx.history, job.start, job.segments, ctx.session_id)
-    record = CallRecord("inference", ctx.backend.model)
+    record = CallRecord(Stage.INFERENCE, ctx.backend.model)
     turn.calls.append(record)
     ctx.emit(
         E.INFERENCE_STARTED,
@@ -89,7 +89,7 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     """Prefill the next call's prompt with the text up to ``flight.job.cut``."""
     target, turn, cut = ctx.prewarm_target, ctx.turn, flight.job.cut
     text = turn.text[:cut]
-    record = CallRecord("prewarm", target.model)
+    record = CallRecord(Stage.PREWARM, target.model)
     turn.prewarms.append(record)
     request = prewarm_request(ctx.config, turn, ctx.history, cut, ctx.session_id)
     start = record.started_s = ctx.clock.now()

@@ -61,7 +61,7 @@ async def measure_rates(backend: Backend) -> Rates:
     messages = [{"role": "user", "content": _CALIBRATION_TEXT + "\nRepeat the list."}]
     for _ in range(2):  # the first run warms up; the second is measured
         await backend.reset_cache()
-        record = CallRecord("calibration", backend.model)
+        record = CallRecord(Stage.CALIBRATION, backend.model)
         request = Request(
             messages, max_tokens=48, extra={"ignore_eos": True}, stage=Stage.CALIBRATION
         )
