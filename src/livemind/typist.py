@@ -10,7 +10,9 @@ with backspaces a few keys later. The plan is replayed in one of two ways:
   :class:`~livemind.clock.SessionClock`, the default): model calls take their real time and the keys
   typed meanwhile are released at once when the session is idle again; while nothing
   runs, the clock jumps to the next key (or to the next timer of the session, which then
-  fires: the speculation). Nobody waits for the typing itself.
+  fires: the speculation). Nobody waits for the typing itself. A key typed while a call
+  runs reaches the session when the call ends, so its edit (and the idle timer it
+  re-arms) counts from then.
 
 Latency is measured from Enter to the end of the answer. Enter comes ``think_s`` after the
 last key (0: at once); ``overhead_s`` is the part of the latency spent on work still
