@@ -15,7 +15,7 @@ import argparse
 import statistics
 
 from livemind.eval.intervals import paired_difference
-from livemind.eval.record_reading import Record, load_records, num, question_key
+from livemind.eval.record_reading import Record, load_records, median_or_none, num, question_key
 
 
 def by_config(records: list[Record]) -> dict[str, dict[tuple[str, str], Record]]:
@@ -35,8 +35,8 @@ def same_work(a: Record, b: Record) -> bool:
 
 
 def median_of(records: list[Record], key: str) -> str:
-    values = [v for r in records if (v := num(r.get(key))) is not None]
-    return f"{statistics.median(values):.2f}" if values else "–"
+    median = median_or_none([v for r in records if (v := num(r.get(key))) is not None])
+    return "–" if median is None else f"{median:.2f}"
 
 
 def ratio_median(records: list[Record]) -> str:

@@ -26,7 +26,6 @@ Contract:
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -176,13 +175,9 @@ class LiveSession:
     async def quiet(self) -> None:
         """Wait until nothing runs: no typing-phase call in flight or due, no speculative
         answer generating (a simulated typist's clock jumps only then)."""
-        while True:
+        while self._worker.busy or self._speculator.running:
             await self._worker.settled()
-            spec = self._speculator.current
-            if spec is not None and spec.task is not None and not spec.task.done():
-                await asyncio.wait({spec.task})
-            elif not self._worker.busy:
-                return
+            await self._speculator.finished()
 
     async def commit(self) -> Answer:
         """The input is complete: produce the answer (see the module contract)."""

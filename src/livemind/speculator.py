@@ -74,8 +74,7 @@ class Speculator:
                 self._worker.cancel()  # the worker emits inference.cancelled
             return False
         messages = answer_messages(cfg, turn, ctx.history, turn.text, final=True)
-        spec = self.current
-        if spec is not None and spec.usable and spec.messages == messages:
+        if self._answers(messages):
             return True
         self.discard()
         spec = Speculation(messages, ctx.answer_record())
@@ -97,11 +96,22 @@ class Speculator:
     def take(self, messages: list[Message]) -> Speculation | None:
         """The running speculation if it answers exactly ``messages`` (else discard it)."""
         spec = self.current
-        if spec is not None and spec.usable and spec.messages == messages:
+        if spec is not None and self._answers(messages):
             self.current = None
             return spec
         self.discard()
         return None
+
+    def _answers(self, messages: list[Message]) -> bool:
+        """Whether the current speculation is usable and answers exactly ``messages``."""
+        spec = self.current
+        return spec is not None and spec.usable and spec.messages == messages
+
+    async def finished(self) -> None:
+        """Wait until the speculative answer now running (if any) has stopped."""
+        spec = self.current
+        if spec is not None and spec.task is not None and not spec.task.done():
+            await asyncio.wait({spec.task})
 
     def discard(self) -> None:
         spec, self.current = self.current, None
