@@ -88,6 +88,24 @@ async def session_paths() -> list[Event]:
     await live.settled()
     await live.aclose()
 
+    # collaborative: candidate notes, a final look at the question, the output model's
+    # own prewarm
+    small = ScriptedBackend(by_stage(), model="small", prewarm=True)
+    live = session(by_stage("INFERENCE: answer: (B), because"), events, prewarm=True)
+    live.output_backend = small
+    live.update_config(notes="candidate", prewarm_min_chars=8)
+    await type_text(live, QUESTION)
+    await live.settled()
+    await live.commit()
+    small.prewarm_delay = 0.5  # Enter cancels the output model's prewarm
+    live.set_text("Which planet is the largest one of all")
+    for _ in range(200):
+        if live.busy and any(e.data.get("target") == "output" for e in events[-3:]):
+            break
+        await asyncio.sleep(0.01)
+    await live.commit()
+    await live.aclose()
+
     # a speculative answer discarded by an edit, then one adopted at Enter
     live = session(by_stage(), events, speculate=True, delay=0.01)
     await type_text(live, QUESTION)

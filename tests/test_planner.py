@@ -90,3 +90,88 @@ def test_a_prewarm_gives_way_to_a_due_inference_call_and_to_an_edit_before_its_c
     assert not cancels(prewarm, TEXT[:20], turn, CFG, None)
     turn.segmenter.update("Tim" + TEXT[3:])
     assert cancels(prewarm, TEXT[:20], turn, CFG, None)  # its text is no longer the start
+
+
+# collaborative mode: candidate notes, the final look, the output model's prewarm
+
+CANDIDATE = SessionConfig(min_len=3, notes="candidate", prewarm=True, prewarm_min_chars=8)
+QUESTION = "Tom has three apples. Which fruit does Tom have?\n(A) pears\n(B) apples"
+
+
+def test_a_complete_question_is_read_with_its_tail_under_candidate_notes() -> None:
+    turn = turn_with(QUESTION, CANDIDATE)
+    assert turn.segmenter.tail.strip() == "(B) apples"
+    job = next_job(turn, CANDIDATE, can_prewarm=True)
+    assert job is not None and job.kind is JobKind.INFERENCE
+    assert job.segments[-1] == turn.segmenter.tail  # the final look
+    # other note policies (and an unfinished question) leave the tail alone
+    free = next_job(turn, CFG, can_prewarm=True)
+    assert free is not None and turn.segmenter.tail not in free.segments
+    unfinished = turn_with("Tom has three apples. Which fruit does", CANDIDATE)
+    job = next_job(unfinished, CANDIDATE, can_prewarm=True)
+    assert job is not None and job.end == len(unfinished.stable_texts())
+
+
+def test_a_final_look_note_stays_while_the_tail_stands_and_goes_when_it_changes() -> None:
+    turn = turn_with(QUESTION, CANDIDATE)
+    job = next_job(turn, CANDIDATE, can_prewarm=True)
+    assert job is not None
+    record = CallRecord(Stage.INFERENCE, "m")
+    answer = Action(ActionKind.INFERENCE, "answer: (B), because Tom has apples")
+    assert turn.store_note(job.start, job.segments, answer, record) is not None
+    assert not inference_due(turn, CANDIDATE)
+    assert turn.invalidate() is None  # the same snapshot again
+    turn.segmenter.update(QUESTION.replace("apples", "plums") + " or")
+    assert turn.invalidate() is not None  # the tail changed: its note is dropped
+    assert turn.memory.seen_upto < len(turn.readable_texts(with_tail=True))
+
+
+def test_the_output_model_is_prewarmed_last_and_again_after_each_new_note() -> None:
+    turn = turn_with(TEXT, CANDIDATE)
+    note(turn, 0, 2)
+    kw = {"can_prewarm": True, "can_prewarm_output": True}
+    job = next_job(turn, CANDIDATE, **kw)
+    assert job is not None and job.kind is JobKind.PREWARM  # the note writer's cache first
+    turn.read(TEXT[: job.cut])
+    job = next_job(turn, CANDIDATE, **kw)
+    assert job is not None and job.kind is JobKind.OUTPUT_PREWARM
+    assert next_job(turn, CANDIDATE, can_prewarm=True) is None  # not collaborative
+    turn.output_read(TEXT[: job.cut])
+    assert next_job(turn, CANDIDATE, **kw) is None
+    # a new note changes the transcript: prewarm the output model again (no new text)
+    turn.segmenter.update(TEXT + "two. Then more.")
+    job = next_job(turn, CANDIDATE, **kw)
+    assert job is not None and job.kind is JobKind.INFERENCE
+    note(turn, 2, len(turn.stable_texts()) - 2)
+    turn.read(turn.text.rstrip())
+    job = next_job(turn, CANDIDATE, **kw)
+    assert job is not None and job.kind is JobKind.OUTPUT_PREWARM
+
+
+def test_an_output_prewarm_never_stands_in_the_way_of_a_note() -> None:
+    turn = turn_with(TEXT, CANDIDATE)
+    note(turn, 0, 2)
+    turn.read(TEXT.rstrip())
+    job = next_job(turn, CANDIDATE, can_prewarm=True, can_prewarm_output=True)
+    assert job is not None and job.kind is JobKind.OUTPUT_PREWARM
+    job_text = turn.text[: job.cut]
+    assert not cancels(job, job_text, turn, CANDIDATE, None)
+    turn.segmenter.update(TEXT + "two. And then")
+    assert cancels(job, job_text, turn, CANDIDATE, None)  # an inference call is due
+
+
+def test_a_final_look_stops_when_the_tail_grows_and_its_note_is_not_kept() -> None:
+    turn = turn_with(QUESTION[:-3], CANDIDATE)  # "... (B) app"
+    job = next_job(turn, CANDIDATE, can_prewarm=True)
+    assert job is not None and job.end > len(turn.stable_texts())
+    job_text = turn.text
+    assert not cancels(job, job_text, turn, CANDIDATE, None)
+    turn.segmenter.update(QUESTION)  # the tail grew: no stable segment changed
+    assert cancels(job, job_text, turn, CANDIDATE, None)
+    # a note stored on the old tail is stale; the grown tail gets a look of its own
+    answer = Action(ActionKind.INFERENCE, "answer: (B), because")
+    assert (
+        turn.store_note(job.start, job.segments, answer, CallRecord(Stage.INFERENCE, "m")) is None
+    )
+    job = next_job(turn, CANDIDATE, can_prewarm=True)
+    assert job is not None and job.segments[-1] == turn.segmenter.tail

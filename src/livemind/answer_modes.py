@@ -14,7 +14,10 @@ Answer modes (``SessionConfig.answer_mode``):
 Note policies (``SessionConfig.notes``): ``facts`` asks the inference stage for facts and
 named quantities that hold whatever the final question is (``goats = 3 * 17 = 51``), with a
 worked example; ``steps`` for the next part of a step-by-step solution; ``free`` is the
-earlier wording (any fact or intermediate result); ``auto`` writes ``free`` notes (the
+earlier wording (any fact or intermediate result); ``candidate`` is ``free`` plus the
+answer the note writer would give, with its reason, as soon as the question can be
+answered (for collaborative mode: a small output model repeats a stated answer far more
+reliably than it works one out, BENCHMARKS §2); ``auto`` writes ``free`` notes (the
 wording measured on MMLU, BENCHMARKS §5) but none while the text reads like a numeric
 word problem (:func:`looks_numeric`), nor at all when the answer mode is ``reason``: on
 GSM-style problems the 1.5B model's notes were wrong so often that every answer built on
@@ -31,10 +34,15 @@ from __future__ import annotations
 import re
 
 ANSWER_MODES: tuple[str, ...] = ("short", "reason", "auto")
-NOTE_POLICIES: tuple[str, ...] = ("auto", "facts", "steps", "free")
+NOTE_POLICIES: tuple[str, ...] = ("auto", "facts", "steps", "free", "candidate")
 DEFAULT_ANSWER_MODE = "auto"
 DEFAULT_NOTES = "auto"
 DEFAULT_REASON_BUDGET = 0
+# How a ``candidate`` note states its answer: "answer:" is a phrase the bench's answer
+# reader knows, and a note cut off after its first comma still holds the answer.
+CANDIDATE_SHAPE = (
+    '"answer: (X), because ..." with X the option\'s letter, or the value if there are no options'
+)
 
 OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S", re.M)  # "B. ...", "(c) ..."
 NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?")  # 12, 1,000, $3.50, 30%
@@ -87,6 +95,20 @@ def question_shape(text: str) -> str:
     return "open"
 
 
+def asks_now(text: str) -> bool:
+    """Whether ``text`` ends like a complete question: on its options (two or more option
+    lines, the last line one of them) or on a question mark."""
+    stripped = text.rstrip()
+    if stripped.endswith("?"):
+        return True
+    lines = stripped.splitlines()
+    return (
+        bool(lines)
+        and len(OPTION_LINE.findall(stripped)) >= 2
+        and bool(OPTION_LINE.match(lines[-1]))
+    )
+
+
 def resolve_answer_mode(mode: str, text: str) -> str:
     """The concrete mode (``short`` or ``reason``) for one turn's complete ``text``."""
     if mode == "auto":
@@ -111,8 +133,14 @@ def reason_steps(budget: int) -> str:
     return f"one short line per step, at most {lines} lines"
 
 
-def answer_directive(mode: str, budget: int) -> str:
-    """The mode's sentence of the output-stage instruction (the answer format follows)."""
+def answer_directive(mode: str, budget: int, notes: str = DEFAULT_NOTES) -> str:
+    """The mode's sentence of the output-stage instruction (the answer format follows);
+    under ``candidate`` notes a short answer repeats the answer a note already gives."""
+    if mode == "short" and notes == "candidate":
+        return (
+            "Now give the final answer in plain text, not as an INFERENCE line. If an "
+            "INFERENCE line above already gives an answer, give that same answer."
+        )
     if mode == "reason":
         return (
             f"Now solve it step by step, briefly: {reason_steps(budget)}, with the numbers "
@@ -155,6 +183,12 @@ def notes_description(notes: str) -> str:
             "INFERENCE: <a fact or intermediate result the newest piece lets you work out, "
             "not already in your earlier lines>"
         )
+    if notes == "candidate":
+        return (
+            "INFERENCE: <once the question and any options are there, the answer you "
+            f"would give first, then why in a few words ({CANDIDATE_SHAPE}); before that, "
+            "a fact or intermediate result the newest piece lets you work out>"
+        )
     raise ValueError(f"unknown notes policy {notes!r}; choose one of: {', '.join(NOTE_POLICIES)}")
 
 
@@ -171,6 +205,13 @@ def notes_request(notes: str) -> str:
             "starting with INFERENCE:, with a value whenever the numbers allow (name = "
             "expression = value). Only write what is certain whatever the final question "
             "turns out to be; never guess the question. Do not repeat earlier notes."
+        )
+    if notes == "candidate":
+        return (
+            "From the newest text, compute an intermediate result or state a fact you will "
+            "need, in one line starting with INFERENCE:. Once the question and any options "
+            "are there, give the answer you would choose first, then why in a few words "
+            f"({CANDIDATE_SHAPE}). Do not repeat earlier notes."
         )
     notes_description(notes)  # validates
     return (

@@ -59,6 +59,20 @@ def partial_note(text: str) -> str:
     return text.rstrip(_DANGLING)
 
 
+_STATED = re.compile(r"\banswer\s*:\s*\S[^,;\n]*?(?:[,;\n]|\.\s|\s(?:because|since)\b)", re.I)
+_NOTE_START = "inference: answer:"
+
+
+def answer_pending(written: str) -> bool:
+    """Whether a ``candidate`` note written so far may still state an answer: it is on
+    its way to "INFERENCE: answer: X," (or has "answer:" without the end of X yet).
+    False once the answer is stated, or when the note went another way."""
+    if _STATED.search(written):
+        return False
+    head = " ".join(written.split()).lower()
+    return _NOTE_START.startswith(head) or head.startswith(_NOTE_START) or "answer:" in head
+
+
 def prewarm_cut(text: str, done: int, min_chars: int) -> int | None:
     """Where to cut ``text`` for the next prefill-only call, or None if not worth one.
 

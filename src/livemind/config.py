@@ -144,6 +144,14 @@ class SessionConfig:
         live=True,
     )
     prewarm_min_chars: int = _setting(24, "prefill once this many characters are unread", low=1)
+    prewarm_output: bool = _setting(
+        True,
+        "with another output model (collaborative mode), also prefill its cache with the "
+        "transcript while typing, after the note writer's own calls",
+        label="Prefill the output model too",
+        flag="--prewarm-output",
+        live=True,
+    )
     speculate: bool = _setting(
         False,
         "start the answer in the pause before Enter",
@@ -176,7 +184,9 @@ class SessionConfig:
         DEFAULT_NOTES,
         "what notes hold: auto (free notes, but none on a numeric word problem or with "
         "answer mode reason: the answer then solves it from the text), facts (named "
-        "values), steps (a running solution), free (any intermediate result)",
+        "values), steps (a running solution), free (any intermediate result), candidate "
+        "(free, plus the answer with its reason once the question is complete: for a "
+        "small --output-model to repeat)",
         label="Notes",
         choices=NOTE_POLICIES,
         flag="--notes",

@@ -135,6 +135,22 @@ def _result(
         "fast": opts.fast,
         "answer_usage": live.answer.output.to_dict(),
         "baseline_usage": base.answer.output.to_dict(),
+        "answer_cache": answer_cache(live, out.model),
+    }
+
+
+def answer_cache(live: TypedAnswer, output_model: str) -> dict[str, Any]:
+    """The answering model's cache at Enter: its answer prompt's tokens, how many it found
+    cached and evaluated, and the prefill-only calls it got while the text was typed
+    (in collaborative mode, the output model's own prewarms)."""
+    out = live.answer.output
+    warmed = [p for p in live.answer.prewarms if p.model == output_model and not p.cancelled]
+    return {
+        "model": output_model,
+        "prompt_tokens": out.prompt_tokens,
+        "cached_tokens_at_enter": out.cached_tokens,
+        "evaluated_tokens_at_enter": out.evaluated_tokens,
+        "prewarms_before_enter": len(warmed),
     }
 
 
@@ -164,4 +180,11 @@ def _print_comparison(r: dict[str, Any]) -> None:
             f"({r['inference_calls']} inference calls while typing; model {r['model']}"
             + (f", answers by {r['output_model']}" if r["output_model"] != r["model"] else "")
             + ")"
+        )
+    cache = r["answer_cache"]
+    if cache["evaluated_tokens_at_enter"] is not None:
+        print(
+            f"  {cache['model']} at Enter: {cache['evaluated_tokens_at_enter']} of "
+            f"{cache['prompt_tokens']} prompt tokens still to evaluate "
+            f"({cache['prewarms_before_enter']} prefill-only calls while typing)"
         )

@@ -96,7 +96,8 @@ EVENTS: dict[str, EventSpec] = {
     ),
     _E.NOTES_RESUMED: EventSpec("the text no longer counts as a word problem: notes again"),
     _E.INFERENCE_STARTED: EventSpec(
-        "an inference call began over the stable segments [start, end)",
+        "an inference call began over the segments [start, end) (the last may be the "
+        "unstable tail: a final look at a complete question, candidate notes)",
         ("call_id", "start", "end", "segments"),
     ),
     _E.INFERENCE_DELTA: EventSpec(
@@ -111,14 +112,20 @@ EVENTS: dict[str, EventSpec] = {
         "an inference call was cancelled (its text was edited, or Enter)", ("call_id",)
     ),
     _E.PREWARM_STARTED: EventSpec(
-        "a prefill-only call of the text's first chars characters began", ("call_id", "chars")
+        "a prefill-only call of the text's first chars characters began (target: output, "
+        "on the output model's cache in collaborative mode)",
+        ("call_id", "chars"),
+        ("target",),
     ),
     _E.PREWARM_DONE: EventSpec(
-        "a prefill-only call finished: the engine has the prefix cached", ("call_id", "chars")
+        "a prefill-only call finished: the engine has the prefix cached",
+        ("call_id", "chars"),
+        ("target",),
     ),
     _E.PREWARM_CANCELLED: EventSpec(
         "a prefill-only call was cancelled (stale text, an inference call due, or Enter)",
         ("call_id",),
+        ("target",),
     ),
     _E.HISTORY_TRIMMED: EventSpec(
         "a prompt did not fit the context: the oldest turn was dropped, the call runs again",

@@ -119,9 +119,9 @@ def output_messages(
     """Chat messages for the output stage (the input is complete), in a resolved answer
     ``mode`` (``short`` or ``reason``, with its token ``budget``; 0: unbounded)."""
     if check_format(fmt) in APPEND_ONLY_FORMATS:
-        instruction = aligned_output_instruction(answer_instruction, mode, budget)
+        instruction = aligned_output_instruction(answer_instruction, mode, budget, notes)
     else:
-        instruction = output_instruction(answer_instruction, mode, budget)
+        instruction = output_instruction(answer_instruction, mode, budget, notes)
     return _messages(fmt, view, instruction, actions, answer_instruction, history, notes)
 
 

@@ -75,18 +75,20 @@ def aligned_system_prompt(
 
 
 def aligned_output_instruction(
-    answer_instruction: str = "", mode: str = "short", budget: int = 0
+    answer_instruction: str = "", mode: str = "short", budget: int = 0, notes: str = DEFAULT_NOTES
 ) -> str:
     """The ``aligned`` output-stage tail: the done mark, then the answer mode's directive
     (these few tokens are the only instruction the answer call prefills unseen)."""
-    text = f"{DONE_MARK}\n\n{answer_directive(mode, budget)}"
+    text = f"{DONE_MARK}\n\n{answer_directive(mode, budget, notes)}"
     return f"{text} {answer_instruction}".strip()
 
 
-def output_instruction(answer_instruction: str = "", mode: str = "short", budget: int = 0) -> str:
+def output_instruction(
+    answer_instruction: str = "", mode: str = "short", budget: int = 0, notes: str = DEFAULT_NOTES
+) -> str:
     """The output-stage instruction of the non-aligned layouts: the input is complete."""
-    if mode == "reason":
-        text = f"[The user has finished typing.] {answer_directive(mode, budget)}"
+    if mode == "reason" or notes == "candidate":
+        text = f"[The user has finished typing.] {answer_directive(mode, budget, notes)}"
     else:
         text = (
             "[The user has finished typing.] Answer the question. Reuse the results in your "

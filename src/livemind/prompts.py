@@ -48,7 +48,8 @@ def inference_request(
     session_key: str,
 ) -> Request:
     """A note on ``segments`` (from index ``start``) over the notes before them."""
-    view = turn.view(turn.stable_texts()[: start + len(segments)], append_only(cfg))
+    texts = turn.readable_texts(with_tail=True)  # a final look reads the tail too
+    view = turn.view(texts[: start + len(segments)], append_only(cfg))
     messages = inference_messages(
         cfg.format,
         view,

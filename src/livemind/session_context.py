@@ -52,6 +52,11 @@ class SessionContext:
         return [m for turn in self.turns for m in turn]
 
     @property
+    def collaborative(self) -> bool:
+        """Whether another model answers than the one that reads the text as typed."""
+        return self.output_backend is not self.backend and self.config.mode == "livemind"
+
+    @property
     def prewarm_target(self) -> Backend:
         """The model whose cache the typing phase fills: the note writer in ``livemind``
         mode, else the answering model."""

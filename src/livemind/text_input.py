@@ -75,10 +75,12 @@ class TextInput:
         """Events and invalidation for one segmentation update, then the worker's turn."""
         turn = self._ctx.turn
         first = update.invalidated_from
-        if first is not None:
+        if first is not None or turn.tail_noted:
             dropped = turn.invalidate()
-            first = first if dropped is None else min(dropped, first)
-            self._ctx.emit(E.MEMORY_INVALIDATED, from_index=first)
+            if dropped is not None:
+                first = dropped if first is None else min(dropped, first)
+            if first is not None:
+                self._ctx.emit(E.MEMORY_INVALIDATED, from_index=first)
         for seg in update.added:
             self._ctx.emit(E.SEGMENT_COMMITTED, index=seg.index, text=seg.text)
         self._announce_notes_policy()

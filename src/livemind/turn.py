@@ -26,6 +26,10 @@ class TurnState:
     retried for that text); ``held_for`` the text for which typing-phase work stopped to
     let a speculative answer start (``commit_policy="cancel"``); ``committing``: Enter
     was pressed and the answer is being produced.
+
+    Collaborative mode: ``output_cached`` is the text the output model's cache holds (its
+    own prewarms) with the notes of ``output_notes_version``; ``notes_version`` counts
+    every change of the notes (a note added, notes dropped by an edit).
     """
 
     segmenter: Segmenter
@@ -39,6 +43,9 @@ class TurnState:
     held_for: str | None = None
     notes_paused: bool = False
     committing: bool = False
+    notes_version: int = 0
+    output_cached: str = ""
+    output_notes_version: int = -1
 
     @classmethod
     def start(cls, granularity: str, min_len: int) -> TurnState:
@@ -51,6 +58,13 @@ class TurnState:
     def stable_texts(self) -> list[str]:
         return [s.text for s in self.segmenter.segments]
 
+    def readable_texts(self, with_tail: bool) -> list[str]:
+        """The stable segments, plus the unstable tail (if any) when ``with_tail``: a
+        final look at a question that seems complete reads it as one more segment."""
+        texts = self.stable_texts()
+        tail = self.segmenter.tail
+        return [*texts, tail] if with_tail and tail else texts
+
     def view(self, texts: list[str], append_only: bool) -> PromptView:
         """The notes so far over ``texts`` (WAIT markers kept in append-only layouts)."""
         return PromptView.build(self.memory.entries, texts, keep_waits=append_only)
@@ -59,16 +73,32 @@ class TurnState:
         """A new snapshot: the cached prefix shrinks to what it still shares with it."""
         if not text.startswith(self.cached_text):
             self.cached_text = os.path.commonprefix([text, self.cached_text])
+        if not text.startswith(self.output_cached):
+            self.output_cached = os.path.commonprefix([text, self.output_cached])
 
     def read(self, text: str) -> None:
         """The model has read ``text`` (a prefix of the input), if it still stands."""
         if self.text.startswith(text) and len(text) > len(self.cached_text):
             self.cached_text = text
 
+    @property
+    def tail_noted(self) -> bool:
+        """Whether a note covers the unstable tail (a final look): it must be checked on
+        every snapshot, since the segmenter reports changes of stable segments only."""
+        return self.memory.seen_upto > len(self.segmenter.segments)
+
+    def output_read(self, text: str) -> None:
+        """The output model has read ``text`` with the current notes."""
+        self.output_cached = text if self.text.startswith(text) else ""
+        self.output_notes_version = self.notes_version
+
     def invalidate(self) -> int | None:
-        """Drop notes on segments that changed; return the first dropped index (or None)."""
+        """Drop notes on segments that changed (a final look's note on the tail stays while
+        the tail is unchanged); return the first dropped index (or None)."""
         stable = self.stable_texts()
-        dropped = self.memory.sync(stable)
+        dropped = self.memory.sync(self.readable_texts(with_tail=True))
+        if dropped is not None:
+            self.notes_version += 1
         self.failed_upto = min(self.failed_upto, len(stable))
         return dropped
 
@@ -78,11 +108,12 @@ class TurnState:
         """Keep a note on ``segments`` (from index ``start``); return its trace entry, or
         None when the text changed under the call (the note is stale)."""
         record.action = action.kind.value
-        stable = self.stable_texts()
-        if tuple(stable[start : start + len(segments)]) != segments:
+        texts = self.readable_texts(with_tail=True)
+        if tuple(texts[start : start + len(segments)]) != segments:
             return None
         self.memory.add(start, segments, action)
-        self.read("".join(stable[: start + len(segments)]))
+        self.notes_version += 1
+        self.read("".join(texts[: start + len(segments)]))
         trace: dict[str, Any] = {
             "segments": list(segments),
             "action": action.kind.value,
@@ -98,5 +129,6 @@ class TurnState:
         self.committing = False
         self.segmenter.reset()
         self.segmenter.update(prompt)
-        self.memory.sync(self.stable_texts())
+        if self.memory.sync(self.readable_texts(with_tail=True)) is not None:
+            self.notes_version += 1
         self.failed_upto = min(self.failed_upto, len(self.segmenter.segments))

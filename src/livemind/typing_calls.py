@@ -9,14 +9,14 @@ inference call cancelled at Enter with ``keep_partial`` keeps what it has writte
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from livemind.actions import Action, action_set, parse_action
 from livemind.answering import partial_note
 from livemind.backends.base import BackendError, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.events import EventName as E
-from livemind.planner import Job
+from livemind.planner import Job, JobKind
 from livemind.prompts import inference_request, prewarm_request
 from livemind.session_context import SessionContext
 
@@ -32,6 +32,8 @@ class InFlight:
     text: str
     task: asyncio.Task[None] | None = None
     keep_partial: bool = False
+    written: list[str] = field(default_factory=list)  # an inference call's text so far
+    progress: asyncio.Event = field(default_factory=asyncio.Event)  # set on each delta
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -52,10 +54,11 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
         end=job.end,
         segments=list(job.segments),
     )
-    parts: list[str] = []
+    parts = flight.written
 
     def on_delta(delta: str) -> None:
         parts.append(delta)
+        flight.progress.set()
         ctx.emit(E.INFERENCE_DELTA, call_id=call_id, delta=delta)
 
     allowed = action_set(cfg.action_set)
@@ -86,9 +89,14 @@ def _store(ctx: SessionContext, flight: InFlight, action: Action, record: CallRe
 
 
 async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
-    """Prefill the next call's prompt with the text up to ``flight.job.cut``."""
-    target, turn, cut = ctx.prewarm_target, ctx.turn, flight.job.cut
+    """Prefill the next call's prompt with the text up to ``flight.job.cut``: on the
+    typing phase's model, or (``OUTPUT_PREWARM``) on the output model, whose answer
+    prompt starts with the same transcript."""
+    output = flight.job.kind is JobKind.OUTPUT_PREWARM
+    target = ctx.output_backend if output else ctx.prewarm_target
+    turn, cut = ctx.turn, flight.job.cut
     text = turn.text[:cut]
+    mark_read = turn.output_read if output else turn.read
     record = CallRecord(Stage.PREWARM, target.model)
     turn.prewarms.append(record)
     request = prewarm_request(ctx.config, turn, ctx.history, cut, ctx.session_id)
@@ -96,7 +104,10 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     try:
         usage = await target.prewarm(request)
     except BackendError as err:
-        turn.cached_text = text  # not retried for this text
+        if output:
+            turn.output_read(text)  # not retried for this text and these notes
+        else:
+            turn.cached_text = text  # not retried for this text
         ctx.error(err.code, err.message, "prewarm")
         return
     except asyncio.CancelledError:
@@ -106,4 +117,4 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
         record.wall_s = ctx.clock.now() - start
     if usage is not None:
         record.add_usage(usage)
-    turn.read(text)
+    mark_read(text)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from livemind.answering import answer_pending
 from livemind.events import EventName as E
 from livemind.planner import Job, JobKind, cancels, next_job
 from livemind.session_context import SessionContext
@@ -43,7 +44,14 @@ class TypingWorker:
 
     def _plan(self) -> Job | None:
         ctx = self._ctx
-        return next_job(ctx.turn, ctx.config, can_prewarm=ctx.prewarm_target.capabilities.prewarm)
+        return next_job(
+            ctx.turn,
+            ctx.config,
+            can_prewarm=ctx.prewarm_target.capabilities.prewarm,
+            can_prewarm_output=ctx.collaborative
+            and ctx.config.prewarm_output
+            and ctx.output_backend.capabilities.prewarm,
+        )
 
     def kick(self) -> None:
         """Wake the worker if a typing-phase call is due."""
@@ -66,11 +74,14 @@ class TypingWorker:
 
     async def finish(self, policy: str) -> None:
         """At Enter: cancel a prewarm; finish an inference call, or cancel it (``cancel``;
-        ``keep`` stores the note written so far)."""
+        ``keep`` stores the note written so far, and lets a final look run until its
+        note has stated an answer or shown it will not: :func:`answer_pending`)."""
         flight = self.in_flight
         if flight is None or flight.task is None:
             return
-        if flight.job.kind is JobKind.PREWARM or policy != "wait":
+        if flight.job.final_look and policy == "keep":
+            await _until_stated(flight)  # the note writer's answer is worth its wait
+        if flight.job.kind is not JobKind.INFERENCE or policy != "wait":
             flight.keep_partial = flight.job.kind is JobKind.INFERENCE and policy == "keep"
             flight.task.cancel()
         await asyncio.wait({flight.task})
@@ -95,10 +106,11 @@ class TypingWorker:
         ctx = self._ctx
         self._next_id += 1
         flight = InFlight(self._next_id, job, ctx.turn.text[: job.cut])
+        target = {"target": "output"} if job.kind is JobKind.OUTPUT_PREWARM else {}
         if job.kind is JobKind.INFERENCE:
             coro = inference_call(ctx, flight)
         else:
-            ctx.emit(E.PREWARM_STARTED, call_id=flight.call_id, chars=job.cut)
+            ctx.emit(E.PREWARM_STARTED, call_id=flight.call_id, chars=job.cut, **target)
             coro = prewarm_call(ctx, flight)
         task = flight.task = asyncio.get_running_loop().create_task(coro)
         self.in_flight = flight
@@ -108,11 +120,11 @@ class TypingWorker:
             cancelled = (
                 E.INFERENCE_CANCELLED if job.kind is JobKind.INFERENCE else E.PREWARM_CANCELLED
             )
-            ctx.emit(cancelled, call_id=flight.call_id)
+            ctx.emit(cancelled, call_id=flight.call_id, **target)
         elif (exc := task.exception()) is not None:
             self._failed(job, exc)
-        elif job.kind is JobKind.PREWARM:
-            ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=job.cut)
+        elif job.kind is not JobKind.INFERENCE:
+            ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=job.cut, **target)
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         """A call raised something unexpected (a bug, or a backend breaking its contract):
@@ -121,6 +133,19 @@ class TypingWorker:
         log.error("session %s: %s call failed", ctx.session_id, job.kind, exc_info=exc)
         if job.kind is JobKind.INFERENCE:
             ctx.turn.failed_upto = job.end
+        elif job.kind is JobKind.OUTPUT_PREWARM:
+            ctx.turn.output_read(ctx.turn.text[: job.cut])
         else:
             ctx.turn.cached_text = ctx.turn.text[: job.cut]
         ctx.error("internal_error", f"{type(exc).__name__}: {exc}", str(job.kind))
+
+
+async def _until_stated(flight: InFlight) -> None:
+    """Wait while ``flight``'s note may still be on its way to stating an answer."""
+    task = flight.task
+    while task is not None and not task.done() and answer_pending("".join(flight.written)):
+        flight.progress.clear()
+        await asyncio.wait(
+            {task, asyncio.ensure_future(flight.progress.wait())},
+            return_when=asyncio.FIRST_COMPLETED,
+        )

@@ -11,14 +11,15 @@ baseline-type configs it is the only model used, e.g. ``baseline@qwen2.5-coder-0
   missing parts take the defaults ``aligned/sentence/10/v2`` (``formats.DEFAULT_FORMAT``).
 
 Flags go before ``@MODEL``: ``+prewarm`` prefills the text no call has read yet while it
-is typed; ``+spec`` starts the answer speculatively in the pause before Enter;
+is typed (with an ``@MODEL`` that answers, the output model's cache too, unless
+``+cold-output``); ``+spec`` starts the answer speculatively in the pause before Enter;
 ``+cancel`` (livemind only) cancels an inference call still running at Enter instead of
 waiting for it; ``+keep`` cancels it too but keeps the note it had written so far. Without
 either the config waits for it (the paper's behaviour, and the name older records carry;
 the product's default is ``keep``, so ``livemind+prewarm+keep`` is the product default).
 Answer modes (livemind and output-only): ``+short``, ``+reason`` (unbounded) or
 ``+reasonN`` (a token budget of N), ``+auto`` / ``+autoN``; note policies: ``+notes-auto``,
-``+notes-facts``, ``+notes-steps``, ``+notes-free``. Without them a config runs the product
+``+notes-facts``, ``+notes-steps``, ``+notes-free``, ``+notes-candidate``. Without them a config runs the product
 default (``answer_modes``: auto answers, auto notes, no budget); the canonical name spells
 them, except ``short`` and ``free`` (the behaviour before answer modes existed, so older
 records keep their names). E.g. ``livemind/aligned+prewarm+spec``,
@@ -81,6 +82,8 @@ def _parse_flags(flags: list[str], spec: str) -> dict[str, Any]:
             changes["prewarm"] = True
         elif flag == "spec":
             changes["speculate"] = True
+        elif flag == "cold-output":
+            changes["prewarm_output"] = False
         elif flag in ("cancel", "keep"):
             if changes.setdefault("commit_policy", flag) != flag:
                 raise ValueError(
@@ -93,7 +96,8 @@ def _parse_flags(flags: list[str], spec: str) -> dict[str, Any]:
             changes["reason_budget"] = int(m.group(3) or 0)
         else:
             raise ValueError(
-                f"unknown flag +{flag} in {spec!r}; flags: +prewarm, +spec, +cancel, +keep, "
+                f"unknown flag +{flag} in {spec!r}; flags: +prewarm, +spec, +cold-output, "
+                "+cancel, +keep, "
                 "+short, +reason[N], +auto[N], "
                 + ", ".join(f"+notes-{policy}" for policy in NOTE_POLICIES)
             )
@@ -105,6 +109,7 @@ def _suffix(s: SessionConfig, *, prewarm: bool, answer: bool) -> str:
     the answer mode and notes, except ``short`` and ``free``)."""
     text = "+prewarm" if prewarm and s.prewarm else ""
     text += "+spec" if s.speculate else ""
+    text += "" if s.prewarm_output else "+cold-output"
     text += "" if s.commit_policy == "wait" else f"+{s.commit_policy}"
     if answer and s.answer_mode != "short":
         text += f"+{s.answer_mode}{s.reason_budget or ''}"

@@ -150,7 +150,7 @@ def render_markdown(
 
     if any(s.median_unseen_tokens is not None or s.speculation_used for s in summaries):
         out += cache_table(summaries)
-    if any(s.reason_share is not None or s.notes_checked for s in summaries):
+    if any(s.reason_share is not None or s.notes_checked or s.stated for s in summaries):
         out += answers_table(summaries)
 
     bins = [b for b in LENGTH_BINS if any(b in s.by_length for s in summaries)]

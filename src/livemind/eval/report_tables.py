@@ -62,6 +62,9 @@ def cache_table(summaries: Sequence[ConfigSummary]) -> list[str]:
 def answers_table(summaries: Sequence[ConfigSummary]) -> list[str]:
     head = ["config", "answer tokens", "reason answers", "cut off by the limit"]
     head += ["notes with numbers", "notes right"]
+    stated = any(s.stated for s in summaries)
+    if stated:
+        head += ["answer stated in a note", "final answer = stated", "stated right"]
     rows = [
         [
             f"`{s.config}`",
@@ -70,6 +73,15 @@ def answers_table(summaries: Sequence[ConfigSummary]) -> list[str]:
             pct(s.truncated_share),
             str(s.notes_checked) if s.notes_checked else DASH,
             pct(s.notes_right),
+            *(
+                [
+                    str(s.stated) if s.stated else DASH,
+                    pct(s.agrees_with_stated),
+                    pct(s.stated_right),
+                ]
+                if stated
+                else []
+            ),
         ]
         for s in summaries
     ]
@@ -80,7 +92,11 @@ def answers_table(summaries: Sequence[ConfigSummary]) -> list[str]:
         "Answer tokens (median); share of answers written in the `reason` mode (`auto` picks "
         "per question) and of answers that hit their token limit. Notes (GSM only): "
         "inference notes that hold a number, and the share of them whose every number is "
-        "one the problem states or its worked solution reaches (`eval/notes_check.py`).",
+        "one the problem states or its worked solution reaches (`eval/notes_check.py`). "
+        "Stated answers (`candidate` notes): questions where a note written while the text "
+        "was typed states an answer, how often the final answer repeats it (in "
+        "collaborative mode: the small model follows the large one), and how often it is "
+        "right.",
         "",
         *md_table(head, rows),
     ]

@@ -1,14 +1,17 @@
 """Statistics of the report's optional sections, from answered records.
 
-Cache and speculation (issue 4) and answers and notes (issue 12): each is a dict of
-:class:`~.stats.ConfigSummary` fields, with None where the records predate those fields.
+Cache and speculation (issue 4) and answers and notes (issue 12; the stated answers of
+``candidate`` notes, issue 16): each is a dict of :class:`~.stats.ConfigSummary` fields,
+with None where the records predate those fields.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypedDict
 
+from livemind.eval.answers import LETTERS, extract_answer, normalize_number
 from livemind.eval.record_reading import Record, mean_or_none, median_or_none, num, nums
 
 
@@ -31,6 +34,9 @@ class AnswerStats(TypedDict):
     truncated_share: float | None
     notes_checked: int
     notes_right: float | None
+    stated: int  # answers stated in a note while typed (candidate notes)
+    agrees_with_stated: float | None  # of those, share the final answer repeats
+    stated_right: float | None  # of those, share that are right
 
 
 def cache_and_speculation(ok: Sequence[Record]) -> CacheStats:
@@ -61,9 +67,39 @@ def answers_and_notes(ok: Sequence[Record]) -> AnswerStats:
     finish = [r["answer_finish"] for r in ok if r.get("answer_finish")]
     checked = int(sum(nums(ok, "notes_checked")))
     right = sum(nums(ok, "notes_right"))
+    stated = [(r, c) for r in ok if (c := stated_answer(r)) is not None]
     return {
         "reason_share": modes.count("reason") / len(modes) if modes else None,
         "truncated_share": finish.count("length") / len(finish) if finish else None,
         "notes_checked": checked,
         "notes_right": right / checked if checked else None,
+        "stated": len(stated),
+        "agrees_with_stated": _share([r.get("extracted") == c for r, c in stated]),
+        "stated_right": _share([c == r.get("gold") for r, c in stated]),
     }
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+_ANSWER_WORD = re.compile(r"\banswer\b", re.I)
+
+
+def stated_answer(record: Record) -> str | None:
+    """The answer the last note that states one gives (a note with the word "answer" and
+    an answer the bench's reader finds in it, of the gold answer's kind), or None."""
+    gold = str(record.get("gold", ""))
+    if len(gold) == 1 and gold in LETTERS:
+        kind = "choice"
+    elif normalize_number(gold) is not None:
+        kind = "number"
+    else:
+        return None
+    for action in reversed(record.get("actions") or []):
+        content = str(action.get("content") or "") if isinstance(action, dict) else ""
+        if _ANSWER_WORD.search(content):
+            found = extract_answer(content, kind, n_options=len(LETTERS))
+            if found is not None:
+                return found
+    return None

@@ -101,6 +101,9 @@ class ConfigSummary:
     truncated_share: float | None = None  # answers cut off by their token limit
     notes_checked: int = 0  # notes with a number, on problems with known values (GSM)
     notes_right: float | None = None  # share of those whose every number is right
+    stated: int = 0  # answers stated in a note while typed (candidate notes)
+    agrees_with_stated: float | None = None  # of those, share the final answer repeats
+    stated_right: float | None = None  # of those, share that are right
     by_length: dict[str, LengthBin] = field(default_factory=dict)
     latencies: tuple[float, ...] = field(default=(), repr=False)  # sorted, for the CDF plot
 

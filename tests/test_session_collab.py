@@ -1,0 +1,105 @@
+"""Collaborative mode's scheduling with the scripted test double: candidate notes, the
+final look at a complete question, the output model's prewarm (cache effects with real
+engines: test_collaborative.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from livemind.backends.base import Request, Stage
+from livemind.config import SessionConfig
+from livemind.events import Event, EventName
+from livemind.session import LiveSession
+from scripted_backend import ScriptedBackend
+
+pytestmark = pytest.mark.looptime
+
+QUESTION = "Tom grows apples in his garden. Which fruit does Tom grow?\n(A) pears\n(B) apples"
+CANDIDATE = "INFERENCE: answer: (B), because he grows apples"
+
+
+def reader_script(request: Request) -> str:
+    return CANDIDATE if request.stage == Stage.INFERENCE else "unused"
+
+
+def make(**cfg: object) -> tuple[LiveSession, ScriptedBackend, ScriptedBackend, list[Event]]:
+    reader = ScriptedBackend(reader_script, delay=0.05, prewarm=True, prewarm_delay=0.05)
+    small = ScriptedBackend(["The answer is (B)."], model="small", prewarm=True)
+    settings = {"min_len": 3, "notes": "candidate", "prewarm": True, "prewarm_min_chars": 8}
+    live = LiveSession(reader, SessionConfig(**{**settings, **cfg}), output_backend=small)
+    events: list[Event] = []
+    live.on(events.append)
+    return live, reader, small, events
+
+
+async def type_settling(live: LiveSession, text: str) -> None:
+    for i in range(1, len(text) + 1):
+        live.set_text(text[:i])
+        await live.settled()
+
+
+async def test_the_note_writer_states_its_answer_before_enter_and_the_small_model_sees_it() -> None:
+    live, reader, small, events = make()
+    await type_settling(live, QUESTION)
+    final_look = [e for e in events if e.type == EventName.INFERENCE_STARTED][-1]
+    assert final_look.data["segments"][-1] == "\n(B) apples"
+    answer = await live.commit()
+    assert answer.text == "The answer is (B)."
+    sent = small.requests[-1].messages
+    assert any("answer: (B)" in m["content"] for m in sent if m["role"] == "assistant")
+    assert "give that same answer" in sent[-1]["content"]
+    # the small model's cache was filled while typed, with the transcript as it grew
+    assert len(small.prewarm_requests) >= 3
+    assert all(r.stage == Stage.PREWARM for r in small.prewarm_requests)
+    await live.aclose()
+
+
+async def test_each_key_of_the_last_option_drops_the_look_at_the_shorter_one() -> None:
+    live, reader, small, events = make()
+    await type_settling(live, QUESTION)
+    looks = [
+        e.data["segments"][-1]
+        for e in events
+        if e.type == EventName.INFERENCE_STARTED and "(B)" in e.data["segments"][-1]
+    ]
+    assert looks[-1] == "\n(B) apples"
+    done = [e for e in events if e.type == EventName.INFERENCE_DONE]
+    assert done[-1].data["segments"][-1] == "\n(B) apples"  # the note kept is on the whole line
+    assert any(e.type == EventName.MEMORY_INVALIDATED for e in events)  # shorter looks dropped
+    answer = await live.commit()
+    assert [a["segments"][-1] for a in answer.actions].count("\n(B) apples") == 1
+    await live.aclose()
+
+
+async def test_output_prewarm_waits_for_notes_and_enter_cancels_it() -> None:
+    live, reader, small, events = make()
+    small.prewarm_delay = 5.0
+    live.set_text("Tom grows apples in his garden. He sells them at")
+    await asyncio.sleep(1.0)  # the note and the reader's prewarm are done; the small one runs
+    kinds = [
+        (e.type, e.data.get("target"))
+        for e in events
+        if e.type in (EventName.INFERENCE_DONE, EventName.PREWARM_STARTED)
+    ]
+    assert kinds.index((EventName.INFERENCE_DONE, None)) < kinds.index(
+        (EventName.PREWARM_STARTED, "output")
+    )
+    assert live.busy
+    await live.commit()
+    assert any(
+        e.type == EventName.PREWARM_CANCELLED and e.data.get("target") == "output" for e in events
+    )
+    await live.aclose()
+
+
+async def test_one_model_for_both_stages_gets_no_second_prewarm() -> None:
+    reader = ScriptedBackend(reader_script, prewarm=True)
+    live = LiveSession(reader, SessionConfig(min_len=3, notes="candidate", prewarm=True))
+    events: list[Event] = []
+    live.on(events.append)
+    await type_settling(live, QUESTION)
+    assert any(e.type == EventName.PREWARM_DONE for e in events)
+    assert not any(e.data.get("target") == "output" for e in events)
+    await live.aclose()
