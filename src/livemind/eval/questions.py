@@ -6,7 +6,8 @@ interleaved by Tijdeman's chairman-assignment rule so that *every* prefix of len
 holds each subject ``floor(k*share)`` or ``ceil(k*share)`` times, so the first ``k`` of a
 larger sample are the sample of ``k``. (Exact largest-remainder counts cannot be
 prefix-stable: Alabama paradox.) :func:`sentence_count` is the length measure that
-``min_sentences`` filters on (sentences as :class:`livemind.segment.Segmenter` cuts them).
+:class:`SentenceRange` (``min_sentences``/``max_sentences``) filters on (sentences as
+:class:`livemind.segment.Segmenter` cuts them).
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from fractions import Fraction
 from livemind.eval.answers import LETTERS
 from livemind.segment import Segmenter
 
+ANSWER_KINDS: tuple[str, ...] = ("choice", "number", "word")
+
 
 @dataclass(frozen=True, slots=True)
 class Question:
     """One evaluation item. ``stem`` is what the simulated user types; ``gold`` is a letter
-    (``kind == "choice"``) or a normalised number string (``kind == "number"``).
-    ``known_values``: numbers a right note may hold (GSM; :mod:`.notes_check`), else empty."""
+    (``kind == "choice"``), a normalised number string (``"number"``) or one lower-case
+    word such as a name (``"word"``). ``known_values``: numbers a right note may hold (GSM;
+    :mod:`.notes_check`), else empty. ``answer_kind``: ``""`` infers the kind from the
+    options (choice with options, number without); any other value must be one of
+    :data:`ANSWER_KINDS` and is the kind."""
 
     qid: str
     dataset: str
@@ -35,10 +41,16 @@ class Question:
     options: tuple[str, ...]
     gold: str
     known_values: tuple[str, ...] = ()
+    answer_kind: str = ""
+
+    def __post_init__(self) -> None:
+        if self.answer_kind not in ("", *ANSWER_KINDS):
+            raise ValueError(f"answer_kind must be one of {ANSWER_KINDS}, not {self.answer_kind!r}")
 
     @property
     def kind(self) -> str:
-        return "choice" if self.options else "number"
+        """``"choice"``, ``"number"`` or ``"word"``: how the answer is extracted and scored."""
+        return self.answer_kind or ("choice" if self.options else "number")
 
     def options_text(self) -> str:
         """``"\\n(A) ...\\n(B) ..."``; ``""`` for open-ended questions."""
@@ -52,7 +64,41 @@ class Question:
                 "End your answer with 'The answer is (X)' where X is the letter "
                 f"(A-{last}) of the correct option."
             )
+        if self.kind == "word":
+            return (
+                "End your answer with 'The answer is W' where W is the single word "
+                "(a name, for example) that answers the question."
+            )
         return "End your answer with 'The answer is N' where N is the final number."
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRange:
+    """Which sentence counts a length filter keeps: ``low <= count <= high`` (``high=None``:
+    no upper bound). ``ValueError`` on a negative bound or ``high < low``."""
+
+    low: int = 0
+    high: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, v in (("min_sentences", self.low), ("max_sentences", self.high)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise ValueError(f"{name} must be an integer >= 0 (got {v!r})")
+        if self.high is not None and self.high < self.low:
+            raise ValueError(f"max_sentences={self.high} is below min_sentences={self.low}")
+
+    @property
+    def active(self) -> bool:
+        """Whether the range leaves anything out (else counting can be skipped)."""
+        return self.low > 0 or self.high is not None
+
+    def admits(self, count: int) -> bool:
+        return self.low <= count and (self.high is None or count <= self.high)
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f">= {self.low} sentences"
+        return f"{self.low}-{self.high} sentences" if self.low else f"<= {self.high} sentences"
 
 
 @functools.lru_cache(maxsize=65536)

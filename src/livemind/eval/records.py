@@ -35,7 +35,7 @@ class BenchRecord:
 
     # what was run, on which models, at which measured speed
     config: str  # the configuration's name (eval/configs.py)
-    dataset: str  # mmlu, gsm, mmlu-pro (synthetic: made up)
+    dataset: str  # mmlu, gsm, zebra, mmlu-pro (long: mmlu or zebra; synthetic: made up)
     qid: str  # the question's id, unique within its dataset
     subject: str
     prompt_chars: int  # characters of the question's stem (its options not counted)
