@@ -103,3 +103,26 @@ async def test_one_model_for_both_stages_gets_no_second_prewarm() -> None:
     assert any(e.type == EventName.PREWARM_DONE for e in events)
     assert not any(e.data.get("target") == "output" for e in events)
     await live.aclose()
+
+
+async def test_at_enter_a_final_look_runs_until_it_has_stated_its_answer() -> None:
+    live, reader, small, events = make(commit_policy="keep")
+    live.set_text(QUESTION)  # the options arrive at once: a final look starts
+    await asyncio.sleep(0.01)
+    answer = await live.commit()
+    kept = answer.actions[-1]
+    assert kept.get("partial") and kept["content"].startswith("answer: (B)")
+    assert "because" not in kept["content"]  # cut once the answer was out
+    assert any("answer: (B)" in m["content"] for m in small.requests[-1].messages)
+    await live.aclose()
+
+
+async def test_at_enter_a_final_look_that_states_no_answer_is_cut_at_once() -> None:
+    live, reader, small, events = make(commit_policy="keep")
+    reader._script = lambda r: "INFERENCE: Tom grows apples in a garden of his own, not pears"
+    live.set_text(QUESTION)
+    await asyncio.sleep(0.01)
+    t0 = live.clock.now()
+    answer = await live.commit()
+    assert answer.wait_s < 0.2 and live.clock.now() - t0 < 0.5  # not the whole note (~0.6 s)
+    await live.aclose()

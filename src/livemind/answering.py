@@ -47,10 +47,11 @@ _CLAUSE_END = re.compile(r"[;,.](?=\s)|\d(?=[^\d.,]|$)")
 
 def partial_note(text: str) -> str:
     """A note cut off mid-way, trimmed to what is certainly whole: the last word may be
-    unfinished (``= 5`` of ``= 51``) unless a space followed it, so it goes; then, if the
+    unfinished (``= 5`` of ``= 51``) unless a space, a comma or a semicolon followed it,
+    so it goes; then, if the
     rest holds a clause end (``;`` ``,`` ``.``) or a number, it ends at the last of them
     (``goats = 51, hay`` -> ``goats = 51``), and dangling operators go."""
-    if text and not text[-1].isspace():
+    if text and not text[-1].isspace() and text[-1] not in ",;":
         cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
         text = text[:cut] if cut > 0 else ""
     ends = [m.end() for m in _CLAUSE_END.finditer(text)]

@@ -19,10 +19,10 @@ either the config waits for it (the paper's behaviour, and the name older record
 the product's default is ``keep``, so ``livemind+prewarm+keep`` is the product default).
 Answer modes (livemind and output-only): ``+short``, ``+reason`` (unbounded) or
 ``+reasonN`` (a token budget of N), ``+auto`` / ``+autoN``; note policies: ``+notes-auto``,
-``+notes-facts``, ``+notes-steps``, ``+notes-free``, ``+notes-candidate``. Without them a config runs the product
-default (``answer_modes``: auto answers, auto notes, no budget); the canonical name spells
-them, except ``short`` and ``free`` (the behaviour before answer modes existed, so older
-records keep their names). E.g. ``livemind/aligned+prewarm+spec``,
+``+notes-facts``, ``+notes-steps``, ``+notes-free``, ``+notes-candidate``. Without them a
+config runs the product default (``answer_modes``: auto answers, auto notes, no budget);
+the canonical name spells them, except ``short`` and ``free`` (the behaviour before answer
+modes existed, so older records keep their names). E.g. ``livemind/aligned+prewarm+spec``,
 ``baseline-prewarm+spec``, ``livemind+prewarm+reason128+notes-facts``.
 
 A parsed config holds the :class:`~livemind.config.SessionConfig` it runs:
