@@ -95,7 +95,7 @@ def test_partial_note_keeps_only_whole_words() -> None:
     assert partial_note("INFERENCE: goats = 51 ") == "INFERENCE: goats = 51"
     assert partial_note("INFER") == ""
     # a comma ends a word: a candidate note cut right after its answer keeps it
-    assert partial_note("INFERENCE: answer: (B),") == "INFERENCE: answer: (B),"
+    assert partial_note("INFERENCE: answer: (B),") == "INFERENCE: answer: (B)"
     assert partial_note("") == ""
 
 
