@@ -95,7 +95,7 @@ def stated_answer(record: Record) -> str | None:
     elif normalize_number(gold) is not None:
         kind = "number"
     else:
-        return None
+        kind = "word"
     for action in reversed(record.get("actions") or []):
         content = str(action.get("content") or "") if isinstance(action, dict) else ""
         if _ANSWER_WORD.search(content):
