@@ -49,9 +49,10 @@ ANSWER = [
     "limit_s",
     "final_unseen_tokens",
 ]
-TURN = ["answer_mode", "answer_finish", "think_s", "prewarm_calls", "prewarm_s"]
+TURN = ["answer_mode", "answer_finish", "think_s", "typing_s", "prewarm_calls", "prewarm_s"]
 SPECULATION = ["speculative", "speculation_saved_s", "speculations_wasted"]
-# the keys as the runner wrote them before BenchRecord, in their order
+# the keys as the runner wrote them before BenchRecord, in their order (typing_s since
+# issue 16)
 ANSWERED_GSM = [*HEAD, "notes_checked", "notes_right", *ANSWER, *TURN, *SPECULATION, "error"]
 FAILED = [*HEAD, *ANSWER, "speculative", "error"]
 

@@ -68,6 +68,7 @@ class BenchRecord:
     answer_mode: str | Unrecorded = NOT_RECORDED  # short, reason or baseline
     answer_finish: str | None | Unrecorded = NOT_RECORDED  # the engine's finish reason
     think_s: float | Unrecorded = NOT_RECORDED  # pause between the last key and Enter
+    typing_s: float | Unrecorded = NOT_RECORDED  # from the first key to the last
     prewarm_calls: int | Unrecorded = NOT_RECORDED  # prefill-only calls while typed
     prewarm_s: float | Unrecorded = NOT_RECORDED  # their wall time
     speculative: bool | Unrecorded = False  # the answer started before Enter and was kept

@@ -205,6 +205,7 @@ async def run_one(
         answer_mode=got.answer_mode,
         answer_finish=out.finish_reason,
         think_s=opts.think_s,
+        typing_s=round(typed.typing_s, 3),
         prewarm_calls=len(got.prewarms),
         prewarm_s=round(sum(r.wall_s for r in got.prewarms), 4),
         speculative=got.speculative,

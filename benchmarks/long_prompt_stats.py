@@ -1,0 +1,107 @@
+"""What happens as prompts grow: per configuration and prompt-length bin, the typing-phase
+work (inference calls, calls per minute of typing, prewarm calls), whether the cache kept
+up (answer-prompt tokens evaluated at Enter against those never sent, the wait for a call
+still running at Enter) and the answer's latency against its physical limit; then
+accuracy per source dataset.
+
+    .venv/bin/python benchmarks/long_prompt_stats.py benchmarks/runs/long-qwen1.5b.jsonl --common
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from collections.abc import Sequence
+
+from livemind.eval.by_length import LENGTH_BINS, length_bin
+from livemind.eval.record_reading import Record, median_or_none, nums
+from livemind.eval.selection import canonical_config_names, select_records
+from livemind.eval.stats import load_records
+
+
+def _fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
+    return "–" if x is None else f"{x:{spec}}{suffix}"
+
+
+def calls_per_minute(recs: Sequence[Record]) -> float | None:
+    """Inference calls per minute of typing, over all of ``recs`` (records with typing_s)."""
+    timed = [r for r in recs if r.get("typing_s")]
+    minutes = sum(float(r["typing_s"]) for r in timed) / 60
+    return sum(int(r.get("inference_calls") or 0) for r in timed) / minutes if minutes else None
+
+
+def evaluated_over_unseen(recs: Sequence[Record]) -> float | None:
+    pairs = [
+        (float(r["final_evaluated_tokens"]), float(r["final_unseen_tokens"]))
+        for r in recs
+        if r.get("final_evaluated_tokens") is not None and r.get("final_unseen_tokens")
+    ]
+    unseen = sum(u for _, u in pairs)
+    return sum(e for e, _ in pairs) / unseen if unseen else None
+
+
+def row(config: str, label: str, recs: Sequence[Record]) -> str:
+    ratio = [
+        float(r["latency_s"]) / float(r["limit_s"])
+        for r in recs
+        if r.get("latency_s") is not None and r.get("limit_s")
+    ]
+    cells = [
+        f"`{config}`",
+        label,
+        str(len(recs)),
+        _fmt(median_or_none(nums(recs, "latency_s")), ".2f", " s"),
+        _fmt(median_or_none(ratio), ".2f", "×"),
+        _fmt(median_or_none(nums(recs, "inference_calls")), ".0f"),
+        _fmt(calls_per_minute(recs)),
+        _fmt(median_or_none(nums(recs, "prewarm_calls")), ".0f"),
+        _fmt(median_or_none(nums(recs, "final_evaluated_tokens")), ".0f"),
+        _fmt(evaluated_over_unseen(recs), ".2f", "×"),
+        _fmt(median_or_none(nums(recs, "overhead_s")), ".2f", " s"),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="+")
+    parser.add_argument("--configs", default="")
+    parser.add_argument("--common", action="store_true")
+    args = parser.parse_args()
+    records = select_records(
+        load_records(args.records),
+        configs=canonical_config_names(args.configs),
+        common=args.common,
+    )
+    by_config: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if not r.get("error"):
+            by_config[r["config"]].append(r)
+    print(
+        "| config | sentences | n | median latency | latency / limit | inference calls | "
+        "calls per typing minute | prewarm calls | evaluated at Enter | evaluated ÷ unseen | "
+        "wait at Enter |"
+    )
+    print("| --- " * 11 + "|")
+    for config, recs in by_config.items():
+        bins: dict[str, list[Record]] = defaultdict(list)
+        for r in recs:
+            if (b := length_bin(r.get("prompt_sentences"))) is not None:
+                bins[b].append(r)
+        for b in sorted(bins, key=LENGTH_BINS.index):
+            print(row(config, b, bins[b]))
+        print(row(config, "all", recs))
+    print()
+    print("| config | source | n | accuracy |")
+    print("| --- | --- | --- | --- |")
+    for config, recs in by_config.items():
+        sources: dict[str, list[Record]] = defaultdict(list)
+        for r in recs:
+            sources[str(r.get("dataset"))].append(r)
+        for source, rs in sorted(sources.items()):
+            right = sum(bool(r.get("correct")) for r in rs)
+            print(f"| `{config}` | {source} | {len(rs)} | {100 * right / len(rs):.1f} % |")
+
+
+if __name__ == "__main__":
+    main()
