@@ -152,3 +152,23 @@ def test_prefix_messages_start_the_next_call(fmt: str) -> None:
     for nxt in (inference_messages(fmt, full, v2), output_messages(fmt, full, "", actions=v2)):
         assert nxt[: len(pre) - 1] == pre[:-1]
         assert nxt[len(pre) - 1]["content"].startswith(pre[-1]["content"])
+
+
+def test_a_final_look_has_its_own_mark_in_the_transcript_and_the_system_prompt() -> None:
+    from livemind.actions import Action, ActionKind
+    from livemind.formats import LOOK_MARK, TYPING_MARK, inference_messages, output_messages
+    from livemind.memory import InferenceMemory
+    from livemind.prompt_layouts import PromptView
+
+    memory = InferenceMemory()
+    memory.add(0, ["Tom has apples."], Action(ActionKind.INFERENCE, "Tom has apples"))
+    memory.add(1, [" Which fruit?"], Action(ActionKind.INFERENCE, "answer: apples"), looked=True)
+    view = PromptView.build(memory.entries, ["Tom has apples.", " Which fruit?"], keep_waits=True)
+    out = output_messages("aligned", view, notes="candidate")
+    users = [m["content"] for m in out if m["role"] == "user"]
+    assert users[0].endswith(TYPING_MARK) and users[1].endswith(LOOK_MARK)
+    assert LOOK_MARK in out[0]["content"]  # the system prompt explains the mark
+    asked = inference_messages("aligned", PromptView((), "Which fruit?"), [], final_look=True)
+    assert asked[-1]["content"].endswith(LOOK_MARK)
+    free = output_messages("aligned", view, notes="free")
+    assert LOOK_MARK not in free[0]["content"]

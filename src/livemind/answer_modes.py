@@ -41,7 +41,8 @@ DEFAULT_REASON_BUDGET = 0
 # How a ``candidate`` note states its answer: "answer:" is a phrase the bench's answer
 # reader knows, and a note cut off after its first comma still holds the answer.
 CANDIDATE_SHAPE = (
-    '"answer: (X), because ..." with X the option\'s letter, or the value if there are no options'
+    '"INFERENCE: answer: (X), because ..." with X the option\'s letter, or the value if '
+    "there are no options"
 )
 
 OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S", re.M)  # "B. ...", "(c) ..."
@@ -185,11 +186,15 @@ def notes_description(notes: str) -> str:
         )
     if notes == "candidate":
         return (
-            "INFERENCE: <once the question and any options are there, the answer you "
-            f"would give first, then why in a few words ({CANDIDATE_SHAPE}); before that, "
-            "a fact or intermediate result the newest piece lets you work out>"
+            "INFERENCE: <a fact or intermediate result the newest piece lets you work out, "
+            "not already in your earlier lines; no answer yet>"
         )
     raise ValueError(f"unknown notes policy {notes!r}; choose one of: {', '.join(NOTE_POLICIES)}")
+
+
+def look_description() -> str:
+    """What a final look's note holds (``candidate`` notes, aligned layout)."""
+    return f"the answer you would give first, then why in a few words: {CANDIDATE_SHAPE}"
 
 
 def notes_example(notes: str) -> str:
@@ -205,13 +210,6 @@ def notes_request(notes: str) -> str:
             "starting with INFERENCE:, with a value whenever the numbers allow (name = "
             "expression = value). Only write what is certain whatever the final question "
             "turns out to be; never guess the question. Do not repeat earlier notes."
-        )
-    if notes == "candidate":
-        return (
-            "From the newest text, compute an intermediate result or state a fact you will "
-            "need, in one line starting with INFERENCE:. Once the question and any options "
-            "are there, give the answer you would choose first, then why in a few words "
-            f"({CANDIDATE_SHAPE}). Do not repeat earlier notes."
         )
     notes_description(notes)  # validates
     return (

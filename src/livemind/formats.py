@@ -23,6 +23,7 @@ from livemind.prompt_layouts import LAYOUTS, Layout, PromptView, join, user
 from livemind.prompt_wording import (
     BASELINE_SYSTEM_PROMPT,
     DONE_MARK,
+    LOOK_MARK,
     SYSTEM_PROMPT,
     TYPING_MARK,
     aligned_output_instruction,
@@ -36,6 +37,7 @@ __all__ = [
     "BASELINE_SYSTEM_PROMPT",
     "DEFAULT_FORMAT",
     "DONE_MARK",
+    "LOOK_MARK",
     "FORMATS",
     "SYSTEM_PROMPT",
     "TYPING_MARK",
@@ -97,12 +99,14 @@ def inference_messages(
     history: Sequence[Message] = (),
     answer_instruction: str = "",
     notes: str = DEFAULT_NOTES,
+    final_look: bool = False,
 ) -> list[Message]:
-    """Chat messages for one inference-stage call."""
+    """Chat messages for one inference-stage call (``final_look``: the text may be a
+    complete question, asked for its answer; candidate notes)."""
     if check_format(fmt) in APPEND_ONLY_FORMATS:
-        instruction = TYPING_MARK
+        instruction = LOOK_MARK if final_look else TYPING_MARK
     else:
-        instruction = inference_instruction(actions, notes)
+        instruction = inference_instruction(actions, notes, final_look)
     return _messages(fmt, view, instruction, actions, answer_instruction, history, notes)
 
 

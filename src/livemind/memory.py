@@ -25,6 +25,7 @@ class MemoryEntry:
     end: int
     segments: tuple[str, ...]
     action: Action
+    looked: bool = False  # a final look: the call was asked for its answer (candidate notes)
 
     @property
     def text(self) -> str:
@@ -59,7 +60,9 @@ class InferenceMemory:
                 return entry.end
         return 0
 
-    def add(self, start: int, segments: Sequence[str], action: Action) -> MemoryEntry:
+    def add(
+        self, start: int, segments: Sequence[str], action: Action, *, looked: bool = False
+    ) -> MemoryEntry:
         """Record a call over ``segments`` starting at segment index ``start``.
 
         ``start`` must be ``pending_from`` (the call saw every segment after the last
@@ -73,7 +76,7 @@ class InferenceMemory:
         if start < self.seen_upto:
             # The call re-read rolled-forward wait segments: the waits are folded into it.
             self._entries = [e for e in self._entries if e.end <= start]
-        entry = MemoryEntry(start, start + len(segments), tuple(segments), action)
+        entry = MemoryEntry(start, start + len(segments), tuple(segments), action, looked)
         self._entries.append(entry)
         return entry
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from livemind.backends.base import Message
 from livemind.memory import MemoryEntry
-from livemind.prompt_wording import TYPING_MARK
+from livemind.prompt_wording import LOOK_MARK, TYPING_MARK
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class PromptView:
 
     blocks: tuple[tuple[str, str], ...]
     tail: str
+    looked: frozenset[int] = frozenset()  # indices of blocks that were final looks
 
     @classmethod
     def build(
@@ -48,12 +49,15 @@ class PromptView:
         """Pair inference entries with their text; wait entries roll into the next block
         (or, with ``keep_waits``, are blocks of their own with the note ``WAIT``)."""
         blocks: list[tuple[str, str]] = []
+        looked: set[int] = set()
         start = 0
         for entry in entries:
             if keep_waits or entry.action.keeps_content:
+                if entry.looked:
+                    looked.add(len(blocks))
                 blocks.append(("".join(segments[start : entry.end]).strip(), entry.action.render()))
                 start = entry.end
-        return cls(tuple(blocks), "".join(segments[start:]).strip())
+        return cls(tuple(blocks), "".join(segments[start:]).strip(), frozenset(looked))
 
     @property
     def earlier(self) -> str:
@@ -117,8 +121,8 @@ def _ua_spi(view: PromptView, instruction: str) -> list[Message]:
 
 def _aligned(view: PromptView, instruction: str) -> list[Message]:
     messages: list[Message] = []
-    for text, note in view.blocks:
-        messages.append(user(join(text, TYPING_MARK)))
+    for i, (text, note) in enumerate(view.blocks):
+        messages.append(user(join(text, LOOK_MARK if i in view.looked else TYPING_MARK)))
         messages.append({"role": "assistant", "content": note})
     messages.append(user(join(view.tail, instruction)))
     return messages

@@ -15,6 +15,7 @@ from livemind.actions import ActionKind
 from livemind.answer_modes import (
     DEFAULT_NOTES,
     answer_directive,
+    look_description,
     notes_description,
     notes_example,
     notes_request,
@@ -28,6 +29,7 @@ SYSTEM_PROMPT = (
 BASELINE_SYSTEM_PROMPT = "You are a helpful assistant."
 
 TYPING_MARK = "[typing]"
+LOOK_MARK = "[question complete?]"  # a final look (candidate notes): state the answer
 DONE_MARK = "[done]"
 
 _OPTIONAL_ACTIONS: dict[ActionKind, str] = {
@@ -36,10 +38,17 @@ _OPTIONAL_ACTIONS: dict[ActionKind, str] = {
 }
 
 
-def inference_instruction(actions: Sequence[ActionKind], notes: str = DEFAULT_NOTES) -> str:
+def inference_instruction(
+    actions: Sequence[ActionKind], notes: str = DEFAULT_NOTES, final_look: bool = False
+) -> str:
     """The inference-stage instruction for an action set (``inference`` and ``wait``
     are always offered; ``background`` and ``hypothesize`` when the set has them) and a
-    note policy (``answer_modes.NOTE_POLICIES``)."""
+    note policy (``answer_modes.NOTE_POLICIES``); a final look asks for the answer."""
+    if final_look:
+        return (
+            "[Partial input: the question may be complete.] Reply with one line, "
+            f"{look_description()}."
+        )
     extra = [line for kind, line in _OPTIONAL_ACTIONS.items() if kind in actions]
     alternatives = f" You may instead reply {' or '.join(extra)}." if extra else ""
     return (
@@ -65,10 +74,16 @@ def aligned_system_prompt(
     else:
         wait = "or WAIT if the newest piece adds nothing certain"
         done = "answer it as the line after the mark asks"
+    look = (
+        f"After a piece that ends with {LOOK_MARK}, the question may be complete: reply "
+        f"with one line, {look_description()}. "
+        if notes == "candidate"
+        else ""
+    )
     text = (
         "You are a helpful assistant that reads the user's message while it is still being "
         f"typed; it arrives in pieces. After a piece that ends with {TYPING_MARK}, reply "
-        f"with one line: {notes_description(notes)}, {alternatives}{wait}. "
+        f"with one line: {notes_description(notes)}, {alternatives}{wait}. {look}"
         f"A piece that ends with {DONE_MARK} completes the message: {done}."
     )
     return " ".join(p for p in (text, notes_example(notes), answer_instruction) if p)

@@ -46,8 +46,10 @@ def inference_request(
     start: int,
     segments: tuple[str, ...],
     session_key: str,
+    final_look: bool = False,
 ) -> Request:
-    """A note on ``segments`` (from index ``start``) over the notes before them."""
+    """A note on ``segments`` (from index ``start``) over the notes before them
+    (``final_look``: asked for the answer)."""
     texts = turn.readable_texts(with_tail=True)  # a final look reads the tail too
     view = turn.view(texts[: start + len(segments)], append_only(cfg))
     messages = inference_messages(
@@ -57,6 +59,7 @@ def inference_request(
         history,
         cfg.answer_instruction,
         cfg.notes,
+        final_look,
     )
     return Request(
         messages,

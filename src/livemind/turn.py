@@ -103,7 +103,13 @@ class TurnState:
         return dropped
 
     def store_note(
-        self, start: int, segments: tuple[str, ...], action: Action, record: CallRecord
+        self,
+        start: int,
+        segments: tuple[str, ...],
+        action: Action,
+        record: CallRecord,
+        *,
+        looked: bool = False,
     ) -> dict[str, Any] | None:
         """Keep a note on ``segments`` (from index ``start``); return its trace entry, or
         None when the text changed under the call (the note is stale)."""
@@ -111,7 +117,7 @@ class TurnState:
         texts = self.readable_texts(with_tail=True)
         if tuple(texts[start : start + len(segments)]) != segments:
             return None
-        self.memory.add(start, segments, action)
+        self.memory.add(start, segments, action, looked=looked)
         self.notes_version += 1
         self.read("".join(texts[: start + len(segments)]))
         trace: dict[str, Any] = {

@@ -44,7 +44,9 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
     """Write a note on ``flight.job``'s segments; a context overflow with history left
     trims it and returns (the worker plans the call again)."""
     cfg, turn, job, call_id = ctx.config, ctx.turn, flight.job, flight.call_id
-    request = inference_request(cfg, turn, ctx.history, job.start, job.segments, ctx.session_id)
+    request = inference_request(
+        cfg, turn, ctx.history, job.start, job.segments, ctx.session_id, job.final_look
+    )
     record = CallRecord(Stage.INFERENCE, ctx.backend.model)
     turn.calls.append(record)
     ctx.emit(
@@ -83,7 +85,8 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
 
 
 def _store(ctx: SessionContext, flight: InFlight, action: Action, record: CallRecord) -> None:
-    trace = ctx.turn.store_note(flight.job.start, flight.job.segments, action, record)
+    job = flight.job
+    trace = ctx.turn.store_note(job.start, job.segments, action, record, looked=job.final_look)
     if trace is not None:
         ctx.emit(E.INFERENCE_DONE, call_id=flight.call_id, **trace, record=record.to_dict())
 
