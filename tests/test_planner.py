@@ -175,3 +175,14 @@ def test_a_final_look_stops_when_the_tail_grows_and_its_note_is_not_kept() -> No
     )
     job = next_job(turn, CANDIDATE, can_prewarm=True)
     assert job is not None and job.segments[-1] == turn.segmenter.tail
+
+
+def test_a_final_look_on_a_question_with_a_trailing_space_survives_enter() -> None:
+    text = "Tom has three apples. Which fruit does Tom have? "
+    turn = turn_with(text, CANDIDATE)
+    job = next_job(turn, CANDIDATE, can_prewarm=True)
+    assert job is not None and job.final_look and job.segments[-1] == " Which fruit does Tom have?"
+    answer = Action(ActionKind.INFERENCE, "answer: apples, because")
+    assert turn.store_note(job.start, job.segments, answer, CallRecord(Stage.INFERENCE, "m"))
+    turn.segmenter.update(text, final=True)  # Enter: the tail becomes a stable segment
+    assert turn.invalidate() is None and turn.memory.seen_upto == len(turn.stable_texts())

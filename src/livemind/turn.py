@@ -60,9 +60,10 @@ class TurnState:
 
     def readable_texts(self, with_tail: bool) -> list[str]:
         """The stable segments, plus the unstable tail (if any) when ``with_tail``: a
-        final look at a question that seems complete reads it as one more segment."""
+        final look at a question that seems complete reads it as one more segment,
+        without trailing whitespace (as Enter's final segmentation will cut it)."""
         texts = self.stable_texts()
-        tail = self.segmenter.tail
+        tail = self.segmenter.tail.rstrip()
         return [*texts, tail] if with_tail and tail else texts
 
     def view(self, texts: list[str], append_only: bool) -> PromptView:
