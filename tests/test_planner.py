@@ -6,7 +6,7 @@ from livemind.actions import Action, ActionKind
 from livemind.backends.base import Stage
 from livemind.calls import CallRecord
 from livemind.config import SessionConfig
-from livemind.planner import Job, JobKind, cancels, inference_due, next_job
+from livemind.planner import Job, JobKind, cancels, inference_due, next_job, plain_layout
 from livemind.turn import TurnState
 
 TEXT = "Tom has three apples. He buys four more. Then he eats "
@@ -90,3 +90,24 @@ def test_a_prewarm_gives_way_to_a_due_inference_call_and_to_an_edit_before_its_c
     assert not cancels(prewarm, TEXT[:20], turn, CFG, None)
     turn.segmenter.update("Tim" + TEXT[3:])
     assert cancels(prewarm, TEXT[:20], turn, CFG, None)  # its text is no longer the start
+
+
+def test_notes_that_overflowed_stop_until_the_text_is_shorter_again() -> None:
+    turn = turn_with(TEXT)
+    turn.notes_overflow_at = len(TEXT) - 5  # a prompt with notes did not fit there
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert not inference_due(turn, CFG) and plain_layout(CFG, turn, turn.text)
+    assert job is not None and job.kind is JobKind.PREWARM  # the plain text is prefilled
+    turn.segmenter.update(TEXT[: len(TEXT) - 10])  # shortened below the mark
+    assert inference_due(turn, CFG) and not plain_layout(CFG, turn, turn.text)
+
+
+def test_no_prewarm_from_a_cut_that_overflowed_even_without_notes() -> None:
+    turn = turn_with(TEXT)
+    note(turn, 0, 2)
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert job is not None and job.kind is JobKind.PREWARM
+    turn.prewarm_overflow_at = job.cut
+    assert next_job(turn, CFG, can_prewarm=True) is None
+    turn.segmenter.update(TEXT + "two of them and then ")  # more text: still too long
+    assert next_job(turn, CFG, can_prewarm=True) is None

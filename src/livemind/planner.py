@@ -1,9 +1,9 @@
 """What the typing phase does next: pure rules over a :class:`~livemind.turn.TurnState`.
 
 One call at a time, by priority: an inference call when stable segments are unread (and
-notes are being written), else a prefill-only prewarm when enough new text is uncached,
-else nothing. :func:`cancels` says when an edit makes the call in flight pointless. No
-asyncio here: the rules are unit-tested on plain values.
+notes are being written), else a prefill-only prewarm when enough new text is uncached
+(and may still fit the context), else nothing. :func:`cancels` says when an edit makes
+the call in flight pointless. No asyncio here: the rules are unit-tested on plain values.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ def append_only(cfg: SessionConfig) -> bool:
     return cfg.format in APPEND_ONLY_FORMATS
 
 
+def plain_layout(cfg: SessionConfig, turn: TurnState, text: str) -> bool:
+    """Whether the turn's prompts for ``text`` leave the notes out (the plain layout):
+    ``notes="auto"`` on a word problem, or the notes no longer fit the context."""
+    return solving(cfg.notes, text, cfg.answer_mode) or not turn.notes_fit()
+
+
 def inference_due(turn: TurnState, cfg: SessionConfig) -> bool:
     """Whether stable segments wait for a note (never while committing or paused)."""
     if turn.committing or cfg.mode != "livemind":
@@ -49,7 +55,7 @@ def inference_due(turn: TurnState, cfg: SessionConfig) -> bool:
     done = max(turn.memory.seen_upto, turn.failed_upto)
     if len(turn.segmenter.segments) <= done:
         return False
-    return not solving(cfg.notes, turn.text, cfg.answer_mode)
+    return not plain_layout(cfg, turn, turn.text)
 
 
 def next_job(turn: TurnState, cfg: SessionConfig, *, can_prewarm: bool) -> Job | None:
@@ -65,7 +71,9 @@ def next_job(turn: TurnState, cfg: SessionConfig, *, can_prewarm: bool) -> Job |
     if not (cfg.prewarm and can_prewarm):
         return None
     cut = prewarm_cut(turn.text, len(turn.cached_text), cfg.prewarm_min_chars)
-    return None if cut is None else Job(JobKind.PREWARM, cut=cut)
+    if cut is None or not turn.prewarm_fits():
+        return None
+    return Job(JobKind.PREWARM, cut=cut)
 
 
 def cancels(

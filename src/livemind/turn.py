@@ -26,6 +26,12 @@ class TurnState:
     retried for that text); ``held_for`` the text for which typing-phase work stopped to
     let a speculative answer start (``commit_policy="cancel"``); ``committing``: Enter
     was pressed and the answer is being produced.
+
+    Context limits: ``notes_overflow_at`` is the text length (characters) at which a
+    prompt with notes did not fit the model's context: no notes while the text is that
+    long (the prompts take the plain layout); ``prewarm_overflow_at`` the text length at
+    which even the plain layout did not fit (a prefill, or the answer): no prewarm while
+    the text is that long.
     """
 
     segmenter: Segmenter
@@ -39,6 +45,8 @@ class TurnState:
     held_for: str | None = None
     notes_paused: bool = False
     committing: bool = False
+    notes_overflow_at: int | None = None
+    prewarm_overflow_at: int | None = None
 
     @classmethod
     def start(cls, granularity: str, min_len: int) -> TurnState:
@@ -47,6 +55,14 @@ class TurnState:
     @property
     def text(self) -> str:
         return self.segmenter.text
+
+    def notes_fit(self) -> bool:
+        """Whether prompts with notes may still fit the context (see the class doc)."""
+        return self.notes_overflow_at is None or len(self.text) < self.notes_overflow_at
+
+    def prewarm_fits(self) -> bool:
+        """Whether a prefill of the text may still fit the context (see the class doc)."""
+        return self.prewarm_overflow_at is None or len(self.text) < self.prewarm_overflow_at
 
     def stable_texts(self) -> list[str]:
         return [s.text for s in self.segmenter.segments]

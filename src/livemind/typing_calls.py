@@ -4,6 +4,12 @@
 :func:`prewarm_call` prefills the next call's prompt. Both report failures as ``error``
 events and mark the failed text so it is not retried; cancellation propagates (an
 inference call cancelled at Enter with ``keep_partial`` keeps what it has written).
+
+A prompt over the context size drops the oldest earlier turn first (the worker plans the
+call again); with no history left, the notes stop while the text is that long
+(``notes.paused``; prompts take the plain layout), and when even the plain prefill does
+not fit, prewarm stops too, with one ``context_overflow`` error. Nothing is retried for
+the same text, so a long text never makes the worker loop.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from livemind.answering import partial_note
 from livemind.backends.base import BackendError, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.events import EventName as E
-from livemind.planner import Job
+from livemind.planner import Job, plain_layout
 from livemind.prompts import inference_request, prewarm_request
 from livemind.session_context import SessionContext
 
@@ -39,8 +45,8 @@ class InFlight:
 
 
 async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
-    """Write a note on ``flight.job``'s segments; a context overflow with history left
-    trims it and returns (the worker plans the call again)."""
+    """Write a note on ``flight.job``'s segments; on a context overflow, trim the history
+    or, with none left, stop the notes (see the module doc)."""
     cfg, turn, job, call_id = ctx.config, ctx.turn, flight.job, flight.call_id
     request = inference_request(cfg, turn, ctx.history, job.start, job.segments, ctx.session_id)
     record = CallRecord(Stage.INFERENCE, ctx.backend.model)
@@ -64,7 +70,9 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
             ctx.backend, request, record, clock=ctx.clock.now, on_delta=on_delta
         )
     except BackendError as err:
-        if err.code == "context_overflow" and ctx.trim_history("inference"):
+        if err.code == "context_overflow":
+            if not ctx.trim_history("inference"):
+                ctx.notes_overflow(len("".join(turn.stable_texts()[: job.end])), err.message)
             return
         turn.failed_upto = job.end
         ctx.error(err.code, err.message, "inference")
@@ -86,7 +94,8 @@ def _store(ctx: SessionContext, flight: InFlight, action: Action, record: CallRe
 
 
 async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
-    """Prefill the next call's prompt with the text up to ``flight.job.cut``."""
+    """Prefill the next call's prompt with the text up to ``flight.job.cut``;
+    ``prewarm.done`` when the engine has it (not after a failure)."""
     target, turn, cut = ctx.prewarm_target, ctx.turn, flight.job.cut
     text = turn.text[:cut]
     record = CallRecord(Stage.PREWARM, target.model)
@@ -96,8 +105,11 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     try:
         usage = await target.prewarm(request)
     except BackendError as err:
-        turn.cached_text = text  # not retried for this text
-        ctx.error(err.code, err.message, "prewarm")
+        if err.code == "context_overflow":
+            _prewarm_overflow(ctx, cut, err.message)
+        else:
+            turn.cached_text = text  # not retried for this text
+            ctx.error(err.code, err.message, "prewarm")
         return
     except asyncio.CancelledError:
         record.cancelled = True
@@ -107,3 +119,16 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     if usage is not None:
         record.add_usage(usage)
     turn.read(text)
+    ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=cut)
+
+
+def _prewarm_overflow(ctx: SessionContext, cut: int, detail: str) -> None:
+    """A prefill did not fit: drop a turn of history, else the notes, else prewarm itself
+    (each step is taken once; the worker plans again after the first two)."""
+    cfg = ctx.config
+    if ctx.trim_history("prewarm"):
+        return
+    if cfg.mode == "livemind" and not plain_layout(cfg, ctx.turn, ctx.turn.text):
+        ctx.notes_overflow(cut, detail)
+        return
+    ctx.text_overflow(cut, detail, "prewarm")
