@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from livemind.backends.base import BackendError
 from livemind.backends.openai_http import OpenAIBackend
 from livemind.chat import chat_loop
 from livemind.config import SessionConfig
-from livemind.session import LiveSession
+from livemind.session import LiveSession, SessionError
 from livemind.typist import type_and_commit
 
 pytestmark = pytest.mark.model
@@ -62,11 +61,14 @@ async def test_text_longer_than_context_gives_clear_error_and_recovers(llama_bac
     long_text = "The quick brown fox jumps over the lazy dog near the river bank. " * 250
     session.set_text(long_text)
     await session.settled()
-    with pytest.raises(BackendError) as info:
+    with pytest.raises(SessionError) as info:
         await session.commit()
     assert info.value.code == "context_overflow"
-    assert "2048" in info.value.message  # names the limit (tokens per slot)
-    assert errors and errors[0]["code"] == "context_overflow"
+    assert "2048" in str(info.value)  # names the limit (tokens per slot)
+    assert [(e["code"], e["stage"]) for e in errors] == [
+        ("context_overflow", "prewarm"),  # said once while typing, then at Enter
+        ("context_overflow", "output"),
+    ]
     assert session.text == long_text  # nothing lost
     session.set_text("What is the capital of France? Answer in one word.")
     assert (await session.commit()).text.strip()

@@ -6,7 +6,7 @@ from livemind.actions import Action, ActionKind
 from livemind.backends.base import Stage
 from livemind.calls import CallRecord
 from livemind.config import SessionConfig
-from livemind.planner import Job, JobKind, cancels, inference_due, next_job
+from livemind.planner import Job, JobKind, cancels, inference_due, next_job, plain_layout
 from livemind.turn import TurnState
 
 TEXT = "Tom has three apples. He buys four more. Then he eats "
@@ -186,3 +186,24 @@ def test_a_final_look_on_a_question_with_a_trailing_space_survives_enter() -> No
     assert turn.store_note(job.start, job.segments, answer, CallRecord(Stage.INFERENCE, "m"))
     turn.segmenter.update(text, final=True)  # Enter: the tail becomes a stable segment
     assert turn.invalidate() is None and turn.memory.seen_upto == len(turn.stable_texts())
+
+
+def test_notes_that_overflowed_stop_until_the_text_is_shorter_again() -> None:
+    turn = turn_with(TEXT)
+    turn.notes_overflow_at = len(TEXT) - 5  # a prompt with notes did not fit there
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert not inference_due(turn, CFG) and plain_layout(CFG, turn, turn.text)
+    assert job is not None and job.kind is JobKind.PREWARM  # the plain text is prefilled
+    turn.segmenter.update(TEXT[: len(TEXT) - 10])  # shortened below the mark
+    assert inference_due(turn, CFG) and not plain_layout(CFG, turn, turn.text)
+
+
+def test_no_prewarm_from_a_cut_that_overflowed_even_without_notes() -> None:
+    turn = turn_with(TEXT)
+    note(turn, 0, 2)
+    job = next_job(turn, CFG, can_prewarm=True)
+    assert job is not None and job.kind is JobKind.PREWARM
+    turn.prewarm_overflow_at = job.cut
+    assert next_job(turn, CFG, can_prewarm=True) is None
+    turn.segmenter.update(TEXT + "two of them and then ")  # more text: still too long
+    assert next_job(turn, CFG, can_prewarm=True) is None

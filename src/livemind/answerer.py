@@ -2,9 +2,11 @@
 then end the turn.
 
 Contract of :meth:`Answerer.commit`: an empty input is an ``empty_input`` error; a
-prompt too long for the context drops the oldest turns and tries again; on any failure
-or cancellation the text stays (nothing is lost) and the session stays usable; on
-success the turn joins the history and the next turn starts empty.
+prompt too long for the context drops the oldest turns and tries again, then the notes
+(the answer reads the text alone, ``notes.paused``); when even that does not fit it is a
+``context_overflow`` :class:`SessionError` naming the tokens and the limit. On any
+failure or cancellation the text stays (nothing is lost) and the session stays usable;
+on success the turn joins the history and the next turn starts empty.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from livemind.answering import Answer, SessionError, Speculation
 from livemind.backends.base import BackendError, Message
 from livemind.calls import CallRecord, stream_call
 from livemind.events import EventName as E
+from livemind.planner import plain_layout
 from livemind.prompts import answer_messages, answer_mode, answer_request
 from livemind.segment import SegmentUpdate
 from livemind.session_context import SessionContext
@@ -86,11 +89,18 @@ class Answerer:
                 text, record = await self._answer(messages, spec, mode, announce)
                 return messages, spec, text, record
             except BackendError as err:
-                if err.code == "context_overflow" and ctx.trim_history("output"):
-                    announce = False
+                if err.code != "context_overflow":
+                    ctx.error(err.code, err.message, "output")
+                    raise
+                announce = False
+                if ctx.trim_history("output"):
                     continue
-                ctx.error(err.code, err.message, "output")
-                raise
+                cfg = ctx.config
+                if cfg.mode == "livemind" and not plain_layout(cfg, ctx.turn, prompt):
+                    ctx.notes_overflow(len(prompt), err.message)
+                    continue
+                message = ctx.text_overflow(len(prompt), err.message, "output")
+                raise SessionError("context_overflow", message) from err
 
     async def _answer(
         self, messages: list[Message], spec: Speculation | None, mode: str, announce: bool

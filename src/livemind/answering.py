@@ -20,7 +20,8 @@ from livemind.calls import CallRecord
 
 
 class SessionError(RuntimeError):
-    """A request the session cannot serve now (``code``: empty_input, busy, cancelled)."""
+    """A request the session cannot serve now (``code``: empty_input, busy, cancelled,
+    context_overflow: the text does not fit the model's context even without notes)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from livemind.answering import SessionError
 from livemind.backends import open_backend
 from livemind.backends.base import Backend, BackendError
 from livemind.models import DEFAULT_MODEL, ModelError
@@ -231,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             asyncio.run(_close(backend, out))
         return 0
-    except (ModelError, BackendError, ValueError) as err:
+    except (ModelError, BackendError, SessionError, ValueError) as err:
         print(f"livemind: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

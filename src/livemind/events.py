@@ -91,10 +91,13 @@ EVENTS: dict[str, EventSpec] = {
         ("from_index",),
     ),
     _E.NOTES_PAUSED: EventSpec(
-        'notes="auto" on a word problem: no notes while typing, the answer solves it',
+        'no more notes, the answer reads the text alone: notes="auto" on a word problem, '
+        "or the notes no longer fit the model's context (reason says which)",
         ("reason",),
     ),
-    _E.NOTES_RESUMED: EventSpec("the text no longer counts as a word problem: notes again"),
+    _E.NOTES_RESUMED: EventSpec(
+        "the text no longer counts as a word problem, or is short enough again: notes again"
+    ),
     _E.INFERENCE_STARTED: EventSpec(
         "an inference call began over the segments [start, end) (the last may be the "
         "unstable tail: a final look at a complete question, candidate notes)",
@@ -154,7 +157,8 @@ EVENTS: dict[str, EventSpec] = {
         origin="server",
     ),
     _E.ERROR: EventSpec(
-        "something failed; stage names the call (inference, prewarm, output) when one did",
+        "something failed; stage names the call (inference, prewarm, output) when one did "
+        "(context_overflow: the text does not fit the context even without notes)",
         ("code", "message"),
         ("stage", COMPARE),
     ),

@@ -1,10 +1,11 @@
 """What the typing phase does next: pure rules over a :class:`~livemind.turn.TurnState`.
 
 One call at a time, by priority: an inference call when stable segments are unread (and
-notes are being written), else a prefill-only prewarm when enough new text is uncached,
-else (collaborative mode) a prewarm of the output model's own cache with the transcript
-as it stands, else nothing. :func:`cancels` says when an edit makes the call in flight
-pointless. No asyncio here: the rules are unit-tested on plain values.
+notes are being written), else a prefill-only prewarm when enough new text is uncached
+(and may still fit the context), else (collaborative mode) a prewarm of the output
+model's own cache with the transcript as it stands, else nothing. :func:`cancels` says
+when an edit makes the call in flight pointless. No asyncio here: the rules are
+unit-tested on plain values.
 
 Under ``candidate`` notes a question that looks complete (:func:`final_look`) is read
 with its unstable tail as one more segment, so the note writer can state its answer
@@ -55,6 +56,12 @@ def final_look(turn: TurnState, cfg: SessionConfig) -> bool:
     return cfg.notes == "candidate" and bool(turn.segmenter.tail.strip()) and asks_now(turn.text)
 
 
+def plain_layout(cfg: SessionConfig, turn: TurnState, text: str) -> bool:
+    """Whether the turn's prompts for ``text`` leave the notes out (the plain layout):
+    ``notes="auto"`` on a word problem, or the notes no longer fit the context."""
+    return solving(cfg.notes, text, cfg.answer_mode) or not turn.notes_fit()
+
+
 def inference_due(turn: TurnState, cfg: SessionConfig) -> bool:
     """Whether segments wait for a note (never while committing or paused)."""
     if turn.committing or cfg.mode != "livemind":
@@ -62,7 +69,7 @@ def inference_due(turn: TurnState, cfg: SessionConfig) -> bool:
     done = max(turn.memory.seen_upto, turn.failed_upto)
     if len(turn.readable_texts(final_look(turn, cfg))) <= done:
         return False
-    return not solving(cfg.notes, turn.text, cfg.answer_mode)
+    return not plain_layout(cfg, turn, turn.text)
 
 
 def next_job(
@@ -84,9 +91,9 @@ def next_job(
         return None
     if can_prewarm:
         cut = prewarm_cut(turn.text, len(turn.cached_text), cfg.prewarm_min_chars)
-        if cut is not None:
+        if cut is not None and turn.prewarm_fits():
             return Job(JobKind.PREWARM, cut=cut)
-    if can_prewarm_output and cfg.mode == "livemind":
+    if can_prewarm_output and cfg.mode == "livemind" and turn.prewarm_fits():
         return _output_prewarm(turn, cfg)
     return None
 

@@ -10,7 +10,7 @@ themselves live in :mod:`livemind.formats`, the answer rules in
 from __future__ import annotations
 
 from livemind.actions import action_set
-from livemind.answer_modes import answer_budget, resolve_answer_mode, solve_directive, solving
+from livemind.answer_modes import answer_budget, resolve_answer_mode, solve_directive
 from livemind.backends.base import Message, Request, Stage
 from livemind.config import SessionConfig
 from livemind.formats import (
@@ -21,7 +21,7 @@ from livemind.formats import (
     prefix_messages,
     solve_messages,
 )
-from livemind.planner import append_only
+from livemind.planner import append_only, plain_layout
 from livemind.turn import TurnState
 
 # An action is one short paragraph; whatever a model rambles after a blank line is dropped.
@@ -76,7 +76,7 @@ def prewarm_request(
 ) -> Request:
     """A prefill-only call: the start of the next call's prompt, text up to ``cut``."""
     text = turn.text
-    if cfg.mode != "baseline" and solving(cfg.notes, text, cfg.answer_mode):
+    if cfg.mode != "baseline" and plain_layout(cfg, turn, text):
         messages = solve_messages(text[:cut].strip(), "", history)
     elif cfg.mode != "livemind":
         messages = answer_messages(cfg, turn, history, text[:cut])
@@ -105,7 +105,7 @@ def answer_messages(
         return baseline_messages(prompt, cfg.answer_instruction, history)
     budget = answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens)
     budget = budget if cfg.reason_budget else 0
-    if solving(cfg.notes, prompt, cfg.answer_mode):
+    if plain_layout(cfg, turn, prompt):
         tail = f"{solve_directive(mode, budget)} {cfg.answer_instruction}".strip()
         return solve_messages(prompt.strip(), tail, history)
     if cfg.mode == "livemind":

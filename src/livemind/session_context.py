@@ -74,6 +74,30 @@ class SessionContext:
         self.emit(E.HISTORY_TRIMMED, stage=stage, turns_left=len(self.turns))
         return True
 
+    def notes_overflow(self, chars: int, detail: str) -> None:
+        """A prompt with notes did not fit the context and no history was left to drop:
+        no notes (the plain layout) while the text is ``chars`` characters or longer;
+        ``notes.paused`` says so once, with the engine's ``detail`` (tokens vs limit)."""
+        turn = self.turn
+        turn.notes_overflow_at = chars
+        if not turn.notes_paused:
+            turn.notes_paused = True
+            reason = f"the notes no longer fit the context ({detail}); the answer reads the text"
+            self.emit(E.NOTES_PAUSED, reason=reason + " without them")
+
+    def text_overflow(self, chars: int, detail: str, stage: str) -> str:
+        """The prompt does not fit even in its plainest form (no notes, no history) with
+        the text's first ``chars`` characters: no prewarm while the text is that long;
+        say so as a ``context_overflow`` error and return its message."""
+        known = self.turn.prewarm_overflow_at
+        self.turn.prewarm_overflow_at = chars if known is None else min(known, chars)
+        message = (
+            f"the text does not fit the model's context, even without notes or earlier "
+            f"turns: {detail}. Shorten it (it is kept) or use a larger context (--ctx)"
+        )
+        self.error("context_overflow", message, stage)
+        return message
+
     def end_turn(self, prompt: str, messages: list[Message], answer: str) -> None:
         """Add the turn to the history and start the next: the whole transcript for
         append-only layouts (the next turn extends the cached prompt), else the plain

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from livemind.answer_modes import notes_paused_reason, solving
+from livemind.answer_modes import notes_paused_reason
 from livemind.answering import SessionError
 from livemind.events import EventName as E
+from livemind.planner import plain_layout
 from livemind.segment import Segmenter, SegmentUpdate
 from livemind.session_context import SessionContext
 from livemind.speculator import Speculator
@@ -88,9 +89,11 @@ class TextInput:
         self._worker.kick()
 
     def _announce_notes_policy(self) -> None:
-        """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes."""
+        """Tell listeners when ``notes="auto"`` stops (or resumes) writing notes; notes
+        stopped because they did not fit the context resume once the text is shorter
+        (the typing calls and the answerer announce that pause themselves)."""
         cfg, turn = self._ctx.config, self._ctx.turn
-        paused = cfg.mode == "livemind" and solving(cfg.notes, turn.text, cfg.answer_mode)
+        paused = cfg.mode == "livemind" and plain_layout(cfg, turn, turn.text)
         if paused != turn.notes_paused and not turn.committing:
             turn.notes_paused = paused
             if paused:

@@ -30,6 +30,12 @@ class TurnState:
     Collaborative mode: ``output_cached`` is the text the output model's cache holds (its
     own prewarms) with the notes of ``output_notes_version``; ``notes_version`` counts
     every change of the notes (a note added, notes dropped by an edit).
+
+    Context limits: ``notes_overflow_at`` is the text length (characters) at which a
+    prompt with notes did not fit the model's context: no notes while the text is that
+    long (the prompts take the plain layout); ``prewarm_overflow_at`` the text length at
+    which even the plain layout did not fit (a prefill, or the answer): no prewarm while
+    the text is that long.
     """
 
     segmenter: Segmenter
@@ -46,6 +52,8 @@ class TurnState:
     notes_version: int = 0
     output_cached: str = ""
     output_notes_version: int = -1
+    notes_overflow_at: int | None = None
+    prewarm_overflow_at: int | None = None
 
     @classmethod
     def start(cls, granularity: str, min_len: int) -> TurnState:
@@ -54,6 +62,14 @@ class TurnState:
     @property
     def text(self) -> str:
         return self.segmenter.text
+
+    def notes_fit(self) -> bool:
+        """Whether prompts with notes may still fit the context (see the class doc)."""
+        return self.notes_overflow_at is None or len(self.text) < self.notes_overflow_at
+
+    def prewarm_fits(self) -> bool:
+        """Whether a prefill of the text may still fit the context (see the class doc)."""
+        return self.prewarm_overflow_at is None or len(self.text) < self.prewarm_overflow_at
 
     def stable_texts(self) -> list[str]:
         return [s.text for s in self.segmenter.segments]

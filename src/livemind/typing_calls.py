@@ -4,6 +4,12 @@
 :func:`prewarm_call` prefills the next call's prompt. Both report failures as ``error``
 events and mark the failed text so it is not retried; cancellation propagates (an
 inference call cancelled at Enter with ``keep_partial`` keeps what it has written).
+
+A prompt over the context size drops the oldest earlier turn first (the worker plans the
+call again); with no history left, the notes stop while the text is that long
+(``notes.paused``; prompts take the plain layout), and when even the plain prefill does
+not fit, prewarm stops too, with one ``context_overflow`` error. Nothing is retried for
+the same text, so a long text never makes the worker loop.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from livemind.answering import partial_note
 from livemind.backends.base import BackendError, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.events import EventName as E
-from livemind.planner import Job, JobKind
+from livemind.planner import Job, JobKind, plain_layout
 from livemind.prompts import inference_request, prewarm_request
 from livemind.session_context import SessionContext
 
@@ -41,8 +47,8 @@ class InFlight:
 
 
 async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
-    """Write a note on ``flight.job``'s segments; a context overflow with history left
-    trims it and returns (the worker plans the call again)."""
+    """Write a note on ``flight.job``'s segments; on a context overflow, trim the history
+    or, with none left, stop the notes (see the module doc)."""
     cfg, turn, job, call_id = ctx.config, ctx.turn, flight.job, flight.call_id
     request = inference_request(
         cfg, turn, ctx.history, job.start, job.segments, ctx.session_id, job.final_look
@@ -69,7 +75,9 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
             ctx.backend, request, record, clock=ctx.clock.now, on_delta=on_delta
         )
     except BackendError as err:
-        if err.code == "context_overflow" and ctx.trim_history("inference"):
+        if err.code == "context_overflow":
+            if not ctx.trim_history("inference"):
+                ctx.notes_overflow(len("".join(turn.stable_texts()[: job.end])), err.message)
             return
         turn.failed_upto = job.end
         ctx.error(err.code, err.message, "inference")
@@ -94,7 +102,8 @@ def _store(ctx: SessionContext, flight: InFlight, action: Action, record: CallRe
 async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     """Prefill the next call's prompt with the text up to ``flight.job.cut``: on the
     typing phase's model, or (``OUTPUT_PREWARM``) on the output model, whose answer
-    prompt starts with the same transcript."""
+    prompt starts with the same transcript; ``prewarm.done`` when the engine has it (not
+    after a failure)."""
     output = flight.job.kind is JobKind.OUTPUT_PREWARM
     target = ctx.output_backend if output else ctx.prewarm_target
     turn, cut = ctx.turn, flight.job.cut
@@ -109,9 +118,12 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     except BackendError as err:
         if output:
             turn.output_read(text)  # not retried for this text and these notes
+            ctx.error(err.code, err.message, "prewarm")
+        elif err.code == "context_overflow":
+            _prewarm_overflow(ctx, cut, err.message)
         else:
             turn.cached_text = text  # not retried for this text
-        ctx.error(err.code, err.message, "prewarm")
+            ctx.error(err.code, err.message, "prewarm")
         return
     except asyncio.CancelledError:
         record.cancelled = True
@@ -121,3 +133,17 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     if usage is not None:
         record.add_usage(usage)
     mark_read(text)
+    target_field = {"target": "output"} if output else {}
+    ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=cut, **target_field)
+
+
+def _prewarm_overflow(ctx: SessionContext, cut: int, detail: str) -> None:
+    """A prefill did not fit: drop a turn of history, else the notes, else prewarm itself
+    (each step is taken once; the worker plans again after the first two)."""
+    cfg = ctx.config
+    if ctx.trim_history("prewarm"):
+        return
+    if cfg.mode == "livemind" and not plain_layout(cfg, ctx.turn, ctx.turn.text):
+        ctx.notes_overflow(cut, detail)
+        return
+    ctx.text_overflow(cut, detail, "prewarm")

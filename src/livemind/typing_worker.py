@@ -123,8 +123,6 @@ class TypingWorker:
             ctx.emit(cancelled, call_id=flight.call_id, **target)
         elif (exc := task.exception()) is not None:
             self._failed(job, exc)
-        elif job.kind is not JobKind.INFERENCE:
-            ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=job.cut, **target)
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         """A call raised something unexpected (a bug, or a backend breaking its contract):

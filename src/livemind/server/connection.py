@@ -237,7 +237,7 @@ class LiveConnection:
         except SessionError as exc:
             if exc.code == "cancelled":
                 self.send(EventName.RESPONSE_CANCELLED)
-            elif exc.code != "empty_input":  # the session already said so
+            elif exc.code not in ("empty_input", "context_overflow"):  # the session said so
                 self.send(EventName.ERROR, code=exc.code, message=str(exc))
         except BackendError:
             pass  # the session sent the error event
