@@ -4,6 +4,7 @@ the text is typed, so at Enter it evaluates only what it never saw."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,18 @@ async def test_without_output_prewarm_the_answer_model_reads_it_all(
     final = answer.output
     assert final.evaluated_tokens is not None
     assert final.evaluated_tokens > 0.9 * final.prompt_tokens  # a cold cache
+
+
+def test_cli_demo_shows_the_output_models_cache_filled_before_enter(cli, smollm2_path) -> None:
+    """`livemind demo --output-model`: a second engine answers, and its JSON says how
+    much of the answer prompt that engine still had to read at Enter."""
+    proc = cli(
+        "demo", "--json", "--fast", "--model", "smollm2-135m",
+        "--output-model", str(smollm2_path), "--max-tokens", "24",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cache = json.loads(proc.stdout)["answer_cache"]
+    assert cache["prewarms_before_enter"] >= 1
+    assert cache["prompt_tokens"] > 0 and cache["evaluated_tokens_at_enter"] is not None
+    assert cache["evaluated_tokens_at_enter"] < 0.5 * cache["prompt_tokens"]
+    assert cache["cached_tokens_at_enter"] >= cache["prompt_tokens"] // 2
