@@ -11,10 +11,8 @@ that got an inference call, and answers that open with "The answer is".
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 
-from livemind.eval.selection import canonical_config_names, select_records
-from livemind.eval.stats import load_records
+from livemind.eval.selection import answered_by_config
 
 
 def _share(part: int, whole: int) -> str:
@@ -27,15 +25,7 @@ def main() -> None:
     parser.add_argument("--configs", default="")
     parser.add_argument("--common", action="store_true")
     args = parser.parse_args()
-    records = select_records(
-        load_records(args.records),
-        configs=canonical_config_names(args.configs),
-        common=args.common,
-    )
-    by_config: dict[str, list[dict]] = defaultdict(list)
-    for r in records:
-        if not r.get("error"):
-            by_config[r["config"]].append(r)
+    by_config = answered_by_config(args.records, args.configs, args.common)
     print(
         "| config | n | one-sentence stems | inference calls (mean) | "
         'one-sentence stems with a call | answers opening with "The answer is" |'

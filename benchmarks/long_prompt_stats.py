@@ -15,8 +15,7 @@ from collections.abc import Sequence
 
 from livemind.eval.by_length import LENGTH_BINS, length_bin
 from livemind.eval.record_reading import Record, median_or_none, nums
-from livemind.eval.selection import canonical_config_names, select_records
-from livemind.eval.stats import load_records
+from livemind.eval.selection import answered_by_config
 
 
 def _fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
@@ -68,15 +67,7 @@ def main() -> None:
     parser.add_argument("--configs", default="")
     parser.add_argument("--common", action="store_true")
     args = parser.parse_args()
-    records = select_records(
-        load_records(args.records),
-        configs=canonical_config_names(args.configs),
-        common=args.common,
-    )
-    by_config: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        if not r.get("error"):
-            by_config[r["config"]].append(r)
+    by_config = answered_by_config(args.records, args.configs, args.common)
     print(
         "| config | sentences | n | median latency | latency / limit | inference calls | "
         "calls per typing minute | prewarm calls | evaluated at Enter | evaluated ÷ unseen | "

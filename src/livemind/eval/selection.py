@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from livemind.eval.configs import parse_config
-from livemind.eval.stats import Record, ReportError, question_key
+from livemind.eval.stats import Record, ReportError, load_records, question_key
 
 
 def canonical_config_names(specs: str | Sequence[str], present: Collection[str] = ()) -> list[str]:
@@ -61,3 +61,19 @@ def select_records(
     if not shared:
         raise ReportError("the chosen configurations have no question in common")
     return [r for r in chosen if question_key(r) in shared]
+
+
+def answered_by_config(
+    paths: Sequence[str], configs: str = "", common: bool = False
+) -> dict[str, list[Record]]:
+    """The answered records (no ``error``) of the run files ``paths``, per configuration in
+    order of appearance, chosen as ``livemind report`` chooses them (``configs``, comma-
+    separated, short forms allowed; ``common``). For scripts that read bench records."""
+    records = select_records(
+        load_records(list(paths)), configs=canonical_config_names(configs), common=common
+    )
+    by_config: dict[str, list[Record]] = {}
+    for r in records:
+        if not r.get("error"):
+            by_config.setdefault(str(r["config"]), []).append(r)
+    return by_config
