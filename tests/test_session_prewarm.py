@@ -198,3 +198,21 @@ async def test_speculation_waits_for_a_running_call_under_commit_policy_wait() -
     await asyncio.sleep(0.01)  # the calls are done: now the answer starts
     assert "speculation.started" in [e.type for e in events]
     assert session.turn.memory.entries
+
+
+async def test_a_numeric_stem_prefilled_plain_is_answered_plain_when_its_options_arrive() -> None:
+    # notes="auto" reads "In 1850 ... 45." as a word problem: no notes, the plain layout
+    # is prefilled; the options then make it multiple choice, and the answer must stay
+    # in the layout the cache holds (else it re-reads the whole text at Enter)
+    session, backend, events = make(prewarm=True, prewarm_min_chars=8, notes="auto")
+    stem = "In 1850 the town had 20 mills. By 1900 it had 45 of them. Which best explains it?"
+    await type_text(session, stem)
+    await session.settled()
+    assert backend.prewarm_requests and not backend.requests  # prefilled, no notes
+    warmed = backend.prewarm_requests[-1].messages
+    session.set_text(stem + "\n(A) rail\n(B) war\n(C) famine")
+    await session.commit()
+    sent = backend.requests[-1].messages
+    assert sent[0] == warmed[0]  # the same system prompt
+    assert sent[1]["content"].startswith(warmed[1]["content"])
+    await session.aclose()

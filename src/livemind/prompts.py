@@ -71,12 +71,18 @@ def inference_request(
     )
 
 
+def prewarms_plain(cfg: SessionConfig, turn: TurnState) -> bool:
+    """Whether a prewarm now prefills the plain layout (no notes: a word problem under
+    ``notes="auto"``, or notes that no longer fit the context)."""
+    return cfg.mode != "baseline" and plain_layout(cfg, turn, turn.text)
+
+
 def prewarm_request(
     cfg: SessionConfig, turn: TurnState, history: list[Message], cut: int, session_key: str
 ) -> Request:
     """A prefill-only call: the start of the next call's prompt, text up to ``cut``."""
     text = turn.text
-    if cfg.mode != "baseline" and plain_layout(cfg, turn, text):
+    if prewarms_plain(cfg, turn):
         messages = solve_messages(text[:cut].strip(), "", history)
     elif cfg.mode != "livemind":
         messages = answer_messages(cfg, turn, history, text[:cut])
@@ -105,7 +111,9 @@ def answer_messages(
         return baseline_messages(prompt, cfg.answer_instruction, history)
     budget = answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens)
     budget = budget if cfg.reason_budget else 0
-    if plain_layout(cfg, turn, prompt):
+    # the plain layout also when the cache holds it and there are no notes: a stem read
+    # as a word problem whose options then arrived stays cache-aligned
+    if plain_layout(cfg, turn, prompt) or (turn.prefilled_plain and not turn.memory.entries):
         tail = f"{solve_directive(mode, budget)} {cfg.answer_instruction}".strip()
         return solve_messages(prompt.strip(), tail, history)
     if cfg.mode == "livemind":

@@ -49,6 +49,7 @@ class TurnState:
     held_for: str | None = None
     notes_paused: bool = False
     committing: bool = False
+    prefilled_plain: bool = False  # the last prewarm prefilled the plain layout (no notes)
     notes_version: int = 0
     output_cached: str = ""
     output_notes_version: int = -1

@@ -23,7 +23,7 @@ from livemind.backends.base import BackendError, Stage
 from livemind.calls import CallRecord, stream_call
 from livemind.events import EventName as E
 from livemind.planner import Job, JobKind, plain_layout
-from livemind.prompts import inference_request, prewarm_request
+from livemind.prompts import inference_request, prewarm_request, prewarms_plain
 from livemind.session_context import SessionContext
 
 
@@ -112,6 +112,7 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     record = CallRecord(Stage.PREWARM, target.model)
     turn.prewarms.append(record)
     request = prewarm_request(ctx.config, turn, ctx.history, cut, ctx.session_id)
+    plain = prewarms_plain(ctx.config, turn)
     start = record.started_s = ctx.clock.now()
     try:
         usage = await target.prewarm(request)
@@ -133,6 +134,7 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     if usage is not None:
         record.add_usage(usage)
     mark_read(text)
+    turn.prefilled_plain = plain
     target_field = {"target": "output"} if output else {}
     ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=cut, **target_field)
 
