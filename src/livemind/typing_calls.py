@@ -119,7 +119,8 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     except BackendError as err:
         if output:
             turn.output_read(text)  # not retried for this text and these notes
-            ctx.error(err.code, err.message, "prewarm")
+            if err.code != "context_overflow":  # the answer deals with an overflow itself
+                ctx.error(err.code, err.message, "prewarm")
         elif err.code == "context_overflow":
             _prewarm_overflow(ctx, cut, err.message)
         else:
