@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from livemind.eval.selection import answered_by_config
+from livemind.eval.selection import add_selection_arguments, answered_by_config
 
 
 def _share(part: int, whole: int) -> str:
@@ -21,9 +21,7 @@ def _share(part: int, whole: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("records", nargs="+")
-    parser.add_argument("--configs", default="")
-    parser.add_argument("--common", action="store_true")
+    add_selection_arguments(parser)
     args = parser.parse_args()
     by_config = answered_by_config(args.records, args.configs, args.common)
     print(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from livemind.eval.by_length import LENGTH_BINS, length_bin
 from livemind.eval.record_reading import Record, median_or_none, nums
-from livemind.eval.selection import answered_by_config
+from livemind.eval.selection import add_selection_arguments, answered_by_config
 
 
 def _fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
@@ -63,9 +63,7 @@ def row(config: str, label: str, recs: Sequence[Record]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("records", nargs="+")
-    parser.add_argument("--configs", default="")
-    parser.add_argument("--common", action="store_true")
+    add_selection_arguments(parser)
     args = parser.parse_args()
     by_config = answered_by_config(args.records, args.configs, args.common)
     print(

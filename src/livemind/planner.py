@@ -103,7 +103,7 @@ def _output_prewarm(turn: TurnState, cfg: SessionConfig) -> Job | None:
     the last whitespace), or when enough new text is unread by it."""
     notes_changed = turn.notes_version != turn.output_notes_version
     text = turn.text
-    if turn.memory.seen_upto > len(turn.segmenter.segments):  # a final look noted the tail
+    if turn.tail_noted:  # a final look noted the tail: the whole text
         whole = len(text.rstrip())
         return Job(JobKind.OUTPUT_PREWARM, cut=whole) if notes_changed else None
     done = 0 if notes_changed else len(turn.output_cached)

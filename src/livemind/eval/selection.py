@@ -3,6 +3,7 @@ that every chosen configuration answered (so runs of different sizes compare fai
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Collection, Sequence
 
 from livemind.eval.configs import parse_config
@@ -77,3 +78,11 @@ def answered_by_config(
         if not r.get("error"):
             by_config.setdefault(str(r["config"]), []).append(r)
     return by_config
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run files and the record choice of a script that reads bench records
+    (``records``, ``--configs``, ``--common``), as :func:`answered_by_config` takes them."""
+    parser.add_argument("records", nargs="+", help="bench JSONL files")
+    parser.add_argument("--configs", default="", help="configurations (comma-separated)")
+    parser.add_argument("--common", action="store_true", help="only questions all answered")
