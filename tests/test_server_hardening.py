@@ -211,5 +211,8 @@ def test_edits_on_a_long_text_do_not_stall_other_clients(url: str) -> None:
         stop.set()
         thread.join()
     waits.sort()
-    assert waits[len(waits) // 2] < 0.2, f"/health waited {waits} s"
-    assert waits[-2] < 0.5, f"/health waited {waits} s"
+    # The worker thread shares the GIL with the loop, so /health is slower than idle: a
+    # median of 0.23 s was seen on a slow CI machine. A loop that segmented the texts itself
+    # would queue ~0.2 s of work per message, 50 messages a second: seconds, not tenths.
+    assert waits[len(waits) // 2] < 0.5, f"/health waited {waits} s"
+    assert waits[-2] < 1.0, f"/health waited {waits} s"
