@@ -76,6 +76,28 @@ def test_every_cli_flag_parses_to_its_field(command: str) -> None:
         assert config == replace(SessionConfig(), **{e.name: value}), flag
 
 
+@pytest.mark.parametrize("command", ("demo", "chat"))
+def test_another_output_model_defaults_to_candidate_notes(command: str) -> None:
+    """demo and chat: --output-model with another model means notes that state the
+    answer, unless --notes says otherwise; the same model keeps the usual default."""
+    parser = build_parser()
+
+    def notes(*argv: str) -> str:
+        return config_from_args(parser.parse_args([command, *argv])).notes
+
+    assert notes("--output-model", "small") == "candidate"
+    assert notes("--output-model", "small", "--notes", "free") == "free"
+    assert notes("--output-model", "small", "--notes", "auto") == "auto"
+    assert notes("--model", "m", "--output-model", "m") == SessionConfig().notes
+    assert notes() == SessionConfig().notes
+
+
+def test_serve_keeps_the_usual_notes_with_an_output_model() -> None:
+    """A server's sessions choose collaborative mode per client: its default stays."""
+    args = build_parser().parse_args(["serve", "--output-model", "small"])
+    assert config_from_args(args).notes == SessionConfig().notes
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_cli_rejects_what_the_schema_rejects(command: str) -> None:
     parser = build_parser()

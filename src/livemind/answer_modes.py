@@ -54,6 +54,13 @@ _QUANTITY_CUE = re.compile(
 )
 
 
+def default_notes(collaborative: bool) -> str:
+    """The note policy a command line uses when none is given: ``candidate`` when another
+    (smaller) model answers, whose answers follow a stated answer far more often than
+    they get one right alone; else :data:`DEFAULT_NOTES`."""
+    return "candidate" if collaborative else DEFAULT_NOTES
+
+
 def looks_numeric(text: str) -> bool:
     """Whether text typed so far reads like the start of a numeric word problem: two or
     more numbers and no answer options. (Notes on such text mislead the answer: the

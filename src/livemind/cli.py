@@ -27,7 +27,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--output-model",
         default=None,
-        help="model for the answer stage (collaborative mode); default: --model",
+        help="model for the answer stage (collaborative mode); default: --model. With "
+        "another model, demo and chat default to --notes candidate (the notes state the "
+        "answer for it to repeat)",
     )
     g.add_argument(
         "--ctx",
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="type a question at human speed; compare with the baseline")
     _add_model_options(demo)
     _add_session_options(demo)
+    demo.set_defaults(notes=None)  # config_from_args: by --output-model
     demo.add_argument("--question", default=None, help="your own question text")
     demo.add_argument(
         "--cpm",
@@ -114,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_options(chat)
     _add_session_options(chat)
+    chat.set_defaults(notes=None)  # config_from_args: by --output-model
     chat.add_argument(
         "--lines",
         action="store_true",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any, get_type_hints
 
+from livemind.answer_modes import DEFAULT_NOTES, default_notes
 from livemind.config import SCHEMA_KEY, SessionConfig, Setting
 
 
@@ -72,8 +73,13 @@ def add_session_arguments(group: argparse._ActionsContainer) -> None:
 
 def config_from_args(args: argparse.Namespace, **fixed: Any) -> SessionConfig:
     """The validated SessionConfig of parsed options (see :func:`add_session_arguments`);
-    ``fixed`` sets fields that have no option. ValueError names a bad setting."""
+    ``fixed`` sets fields that have no option; a ``notes`` of None (demo, chat) is
+    :func:`~livemind.answer_modes.default_notes` for the ``--output-model``. ValueError
+    names a bad setting."""
     given = {e.name: getattr(args, e.name) for e in schema() if e.setting.flag}
+    if given.get("notes", DEFAULT_NOTES) is None:  # not given, where it depends on the model
+        output_model = getattr(args, "output_model", None)
+        given["notes"] = default_notes(output_model not in (None, getattr(args, "model", None)))
     return SessionConfig(**given, **fixed).validated()
 
 
