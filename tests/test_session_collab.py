@@ -126,3 +126,21 @@ async def test_at_enter_a_final_look_that_states_no_answer_is_cut_at_once() -> N
     answer = await live.commit()
     assert answer.wait_s < 0.2 and live.clock.now() - t0 < 0.5  # not the whole note (~0.6 s)
     await live.aclose()
+
+
+@pytest.mark.parametrize("mode", ["livemind", "baseline"])
+async def test_an_answer_that_starts_with_the_note_label_is_shown_without_it(mode: str) -> None:
+    """Small models often copy the label of the notes they were shown; livemind answers
+    drop it from the stream and the stored answer alike (the baseline saw no notes)."""
+    live, reader, small, events = make(mode=mode)
+    small._script = ["INFERENCE: answer: (B), because he grows apples"]
+    await type_settling(live, QUESTION)
+    answer = await live.commit()
+    streamed = "".join(
+        e.data["delta"] for e in events if e.type == EventName.RESPONSE_OUTPUT_TEXT_DELTA
+    )
+    shown = "answer: (B), because he grows apples"
+    expected = shown if mode == "livemind" else "INFERENCE: " + shown
+    assert answer.text == streamed == expected
+    assert live.history[-1]["content"] == expected  # the next turn sees what was shown
+    await live.aclose()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from livemind.answer_label import LabelStripper
 from livemind.answering import Answer, SessionError, Speculation
 from livemind.backends.base import BackendError, Message
 from livemind.calls import CallRecord, stream_call
@@ -107,8 +108,12 @@ class Answerer:
     ) -> tuple[str, CallRecord]:
         ctx = self._ctx
 
-        def forward(delta: str) -> None:
+        def show(delta: str) -> None:
             ctx.emit(E.RESPONSE_OUTPUT_TEXT_DELTA, delta=delta)
+
+        # an answer after notes may start with their label: dropped (answer_label)
+        stripper = LabelStripper(show) if ctx.config.mode != "baseline" else None
+        forward = show if stripper is None else stripper
 
         if announce:
             ctx.emit(
@@ -130,7 +135,8 @@ class Answerer:
             )
         self._task = task
         try:
-            return await task, record
+            text = await task
+            return (text if stripper is None else stripper.flush()), record
         except asyncio.CancelledError:
             if task.cancelled() and not _current_task_cancelling():
                 raise SessionError("cancelled", "the answer was cancelled") from None
