@@ -2,7 +2,8 @@
 work (inference calls, calls per minute of typing, prewarm calls), whether the cache kept
 up (answer-prompt tokens evaluated at Enter against those never sent, the wait for a call
 still running at Enter) and the answer's latency against its physical limit; then
-accuracy per source dataset.
+accuracy per source dataset; then how far back the notes reach (``eval.note_reach``),
+with the farthest-reaching notes as examples.
 
     .venv/bin/python benchmarks/long_prompt_stats.py benchmarks/runs/long-qwen1.5b.jsonl --common
 """
@@ -14,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from livemind.eval.by_length import LENGTH_BINS, length_bin
+from livemind.eval.note_reach import Reach, note_reaches
 from livemind.eval.record_reading import Record, median_or_none, nums
 from livemind.eval.selection import add_selection_arguments, answered_by_config
 
@@ -61,6 +63,42 @@ def row(config: str, label: str, recs: Sequence[Record]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def by_bin(recs: Sequence[Record]) -> dict[str, list[Record]]:
+    bins: dict[str, list[Record]] = defaultdict(list)
+    for r in recs:
+        if (b := length_bin(r.get("prompt_sentences"))) is not None:
+            bins[b].append(r)
+    return {b: bins[b] for b in sorted(bins, key=LENGTH_BINS.index)}
+
+
+def reach_table(by_config: dict[str, list[Record]], examples: int = 3) -> None:
+    """Per configuration with notes and length bin: how far back the notes reach; then
+    the farthest-reaching notes."""
+    print("| config | sentences | notes | reaching back | ≥ 5 back | median reach | farthest |")
+    print("| --- " * 7 + "|")
+    farthest: list[tuple[Reach, str]] = []
+    for config, recs in by_config.items():
+        for b, rs in by_bin(recs).items():
+            reaches = [x for r in rs for x in note_reaches(r.get("actions") or [])]
+            if not reaches:
+                continue
+            back = [x.reach for x in reaches if x.reach > 0]
+            far = sum(x.reach >= 5 for x in reaches)
+            cells = [f"`{config}`", b, str(len(reaches)), f"{100 * len(back) / len(reaches):.0f} %"]
+            cells += [f"{100 * far / len(reaches):.0f} %", _fmt(median_or_none(back), ".0f")]
+            cells.append(str(max(back, default=0)))
+            print("| " + " | ".join(cells) + " |")
+            farthest += [
+                (x, str(r.get("qid"))) for r in rs for x in note_reaches(r["actions"] or [])
+            ]
+    farthest.sort(key=lambda pair: -pair[0].reach)
+    distinct = {qid: (x, qid) for x, qid in reversed(farthest)}  # a question's farthest
+    for x, qid in sorted(distinct.values(), key=lambda pair: -pair[0].reach)[:examples]:
+        print(f"\n- {qid}, note on sentence {x.at + 1}, reaching {x.reach} back ({x.word!r}):")
+        print(f"  note: {x.note[:200]!r}")
+        print(f"  sentence {x.at + 1 - x.reach}: {x.source[:200]!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_selection_arguments(parser)
@@ -73,12 +111,8 @@ def main() -> None:
     )
     print("| --- " * 11 + "|")
     for config, recs in by_config.items():
-        bins: dict[str, list[Record]] = defaultdict(list)
-        for r in recs:
-            if (b := length_bin(r.get("prompt_sentences"))) is not None:
-                bins[b].append(r)
-        for b in sorted(bins, key=LENGTH_BINS.index):
-            print(row(config, b, bins[b]))
+        for b, rs in by_bin(recs).items():
+            print(row(config, b, rs))
         print(row(config, "all", recs))
     print()
     print("| config | source | n | accuracy |")
@@ -90,6 +124,8 @@ def main() -> None:
         for source, rs in sorted(sources.items()):
             right = sum(bool(r.get("correct")) for r in rs)
             print(f"| `{config}` | {source} | {len(rs)} | {100 * right / len(rs):.1f} % |")
+    print()
+    reach_table(by_config)
 
 
 if __name__ == "__main__":
