@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from livemind.eval import datasets
-from livemind.eval.bench_cli import DATASET_CHOICES, add_bench_arguments
+from livemind.eval.bench_cli import DATASET_CHOICES, add_bench_arguments, only_listed
 from livemind.eval.datasets import Question, load_dataset, sentence_count
 from livemind.eval.mmlu import load_mmlu_pro
 from livemind.eval.zebra import zebra_question
@@ -129,3 +129,13 @@ def test_bench_cli_passes_the_length_range() -> None:
     assert (args.dataset, args.min_sentences, args.max_sentences) == ("long", None, 29)
     args = parser.parse_args(["--dataset", "zebra", "--min-sentences", "30", "--out", "x"])
     assert (args.min_sentences, args.max_sentences) == (30, None)
+
+
+def test_qids_keep_the_listed_questions_in_the_samples_order(tmp_path: Path) -> None:
+    questions = load_dataset("mmlu-pro", path=str(FIXTURE))[:6]
+    listed = tmp_path / "qids.txt"
+    listed.write_text(f"{questions[4].qid}  # a note\n\n{questions[1].qid}\n")
+    assert only_listed(questions, listed) == [questions[1], questions[4]]
+    listed.write_text("no/such/question\n")
+    with pytest.raises(ValueError, match="1 ids are not in this sample: no/such/question"):
+        only_listed(questions, listed)

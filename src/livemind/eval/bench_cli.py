@@ -7,12 +7,15 @@ import asyncio
 import statistics
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livemind.backends import open_backend
 from livemind.backends.base import Backend
 from livemind.eval.configs import DEFAULT_CONFIGS, parse_configs
 from livemind.typist import DEFAULT_CPM, Typist
+
+if TYPE_CHECKING:
+    from livemind.eval.questions import Question
 
 # livemind.eval.datasets.DATASETS, spelled out so that the parser does not import the loaders
 DATASET_CHOICES = ("mmlu", "gsm", "zebra", "mmlu-pro", "long")
@@ -45,6 +48,13 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="only questions with at most this many sentences (default: no limit)",
+    )
+    p.add_argument(
+        "--qids",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="only the questions of the sample whose ids this file lists (one per line)",
     )
     p.add_argument(
         "--configs",
@@ -85,6 +95,20 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def only_listed(questions: list[Question], path: Path) -> list[Question]:
+    """The questions whose ids ``path`` lists (one per line, blank lines and ``#``
+    comments ignored), in the sample's order; ValueError names ids not in the sample."""
+    wanted = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    wanted = [w for w in wanted if w]
+    known = {q.qid for q in questions}
+    missing = [w for w in wanted if w not in known]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise ValueError(f"{path}: {len(missing)} ids are not in this sample: {shown}")
+    keep = set(wanted)
+    return [q for q in questions if q.qid in keep]
+
+
 async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
     from tqdm import tqdm
 
@@ -100,6 +124,8 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
         min_sentences=args.min_sentences,
         max_sentences=args.max_sentences,
     )
+    if args.qids is not None:
+        questions = only_listed(questions, args.qids)
     out = Path(args.out)
     torn = drop_torn_tail(out)
     if torn is not None:
