@@ -216,3 +216,25 @@ async def test_a_numeric_stem_prefilled_plain_is_answered_plain_when_its_options
     assert sent[0] == warmed[0]  # the same system prompt
     assert sent[1]["content"].startswith(warmed[1]["content"])
     await session.aclose()
+
+
+async def test_once_a_note_call_read_the_options_the_answer_takes_the_notes_layout() -> None:
+    # the same stem, but a note call on the stem and the options is still running at
+    # Enter (the pause was too short for it) and is cut without a note: it has filled
+    # the cache with the notes layout, so the answer must use that layout too (a plain
+    # answer there re-read the whole text: measured on 20 MMLU stems, BENCHMARKS §10)
+    backend = ScriptedBackend(script, delay=0.2, prewarm=True)
+    config = SessionConfig(min_len=3, prewarm=True, prewarm_min_chars=8, notes="auto")
+    session = LiveSession(backend, config)
+    stem = "In 1850 the town had 20 mills. By 1900 it had 45 of them. Which best explains it?"
+    await type_text(session, stem)
+    assert session.turn.prefilled_plain
+    session.set_text(stem + "\n(A) rail\n(B) war\n(C) famine")
+    await asyncio.sleep(0.1)  # the note call has started, and has written nothing yet
+    inference = [r for r in backend.requests if is_inference(r)]
+    assert inference and not session.turn.memory.entries
+    await session.commit()
+    sent = backend.requests[-1].messages
+    assert not is_inference(backend.requests[-1])
+    assert sent[0] == inference[-1].messages[0]  # the notes layout's system prompt
+    await session.aclose()

@@ -55,6 +55,8 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
     )
     record = CallRecord(Stage.INFERENCE, ctx.backend.model)
     turn.calls.append(record)
+    if ctx.backend is ctx.output_backend:
+        turn.prefilled_plain = False  # the answering model's cache now holds the notes layout
     ctx.emit(
         E.INFERENCE_STARTED,
         call_id=call_id,
