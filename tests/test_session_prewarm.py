@@ -218,39 +218,23 @@ async def test_a_numeric_stem_prefilled_plain_is_answered_plain_when_its_options
     await session.aclose()
 
 
-async def test_a_stem_read_as_a_word_problem_stays_plain_when_its_options_arrive() -> None:
-    # no note call after the options either (it would start by reading the whole text in
-    # the notes layout: 4 s at Enter on the 1.5B model, BENCHMARKS §10); the prewarm goes
-    # on in the plain layout and the answer starts where it stopped
-    session, backend, events = make(prewarm=True, prewarm_min_chars=8, notes="auto")
-    stem = "In 1850 the town had 20 mills. By 1900 it had 45 of them. Which best explains it?"
-    await type_text(session, stem)
-    session.set_text(stem + "\n(A) rail\n(B) war\n(C) famine")
-    await session.settled()  # the pause before Enter
-    assert not any(is_inference(r) for r in backend.requests)
-    warmed = backend.prewarm_requests[-1].messages
-    assert "(B) war" in warmed[-1]["content"]
-    await session.commit()
-    sent = backend.requests[-1].messages
-    assert sent[0] == warmed[0] and sent[1]["content"].startswith(warmed[1]["content"])
-    await session.aclose()
-
-
-async def test_a_note_call_on_the_notes_layout_ends_the_plain_prefill() -> None:
-    # the numbers edited away: no word problem any more, a note call reads the text in
-    # the notes layout (and fills the cache with it); when options then arrive before the
-    # call wrote a note, the answer takes the notes layout too
+async def test_once_a_note_call_read_the_options_the_answer_takes_the_notes_layout() -> None:
+    # the same stem, but a note call on the stem and the options is still running at
+    # Enter (the pause was too short for it) and is cut without a note: it has filled
+    # the cache with the notes layout, so the answer must use that layout too (a plain
+    # answer there re-read the whole text: measured on 20 MMLU stems, BENCHMARKS §10)
     backend = ScriptedBackend(script, delay=0.2, prewarm=True)
     config = SessionConfig(min_len=3, prewarm=True, prewarm_min_chars=8, notes="auto")
     session = LiveSession(backend, config)
-    await type_text(session, "In 1850 the town had 20 mills. By 1900 it had")
+    stem = "In 1850 the town had 20 mills. By 1900 it had 45 of them. Which best explains it?"
+    await type_text(session, stem)
     assert session.turn.prefilled_plain
-    session.set_text("In the past the town had mills. Which best explains it?")
-    await asyncio.sleep(0.1)  # a note call has started, and has written nothing yet
+    session.set_text(stem + "\n(A) rail\n(B) war\n(C) famine")
+    await asyncio.sleep(0.1)  # the note call has started, and has written nothing yet
     inference = [r for r in backend.requests if is_inference(r)]
-    assert inference and not session.turn.prefilled_plain
-    session.set_text("In the past the town had mills. Which best explains it?\n(A) rail\n(B) war")
+    assert inference and not session.turn.memory.entries
     await session.commit()
+    sent = backend.requests[-1].messages
     assert not is_inference(backend.requests[-1])
-    assert backend.requests[-1].messages[0] == inference[-1].messages[0]  # notes layout
+    assert sent[0] == inference[-1].messages[0]  # the notes layout's system prompt
     await session.aclose()
