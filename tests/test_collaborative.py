@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from livemind.answer_label import strip_label
 from livemind.backends.llamacpp import LlamaCppBackend
 from livemind.config import SessionConfig
 from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
@@ -60,7 +61,7 @@ async def test_the_output_model_is_prewarmed_while_typed(llama_backend, output_e
     )
     warmed = [e for e in events if e.type == EventName.PREWARM_DONE and e.data.get("target")]
     assert len(warmed) >= 3  # after notes and as the text grew
-    assert out.sent[-1][1] == answer.text  # the output engine answered
+    assert strip_label(out.sent[-1][1]) == answer.text  # the output engine answered
     # the output model's cache at Enter: only what its own prewarms never sent
     server = llama_server(output_engine)
     assert server is not None
