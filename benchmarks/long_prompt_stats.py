@@ -79,7 +79,8 @@ def reach_table(by_config: dict[str, list[Record]], examples: int = 3) -> None:
     farthest: list[tuple[Reach, str]] = []
     for config, recs in by_config.items():
         for b, rs in by_bin(recs).items():
-            reaches = [x for r in rs for x in note_reaches(r.get("actions") or [])]
+            pairs = [(x, str(r.get("qid"))) for r in rs for x in note_reaches(r["actions"] or [])]
+            reaches = [x for x, _ in pairs]
             if not reaches:
                 continue
             back = [x.reach for x in reaches if x.reach > 0]
@@ -88,9 +89,7 @@ def reach_table(by_config: dict[str, list[Record]], examples: int = 3) -> None:
             cells += [f"{100 * far / len(reaches):.0f} %", _fmt(median_or_none(back), ".0f")]
             cells.append(str(max(back, default=0)))
             print("| " + " | ".join(cells) + " |")
-            farthest += [
-                (x, str(r.get("qid"))) for r in rs for x in note_reaches(r["actions"] or [])
-            ]
+            farthest += pairs
     farthest.sort(key=lambda pair: -pair[0].reach)
     distinct = {qid: (x, qid) for x, qid in reversed(farthest)}  # a question's farthest
     for x, qid in sorted(distinct.values(), key=lambda pair: -pair[0].reach)[:examples]:

@@ -12,6 +12,7 @@ that names someone last mentioned in sentence 3 reaches 22 back. Content words o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +39,10 @@ class Reach:
     source: str = ""
 
 
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _COMMON}
+@functools.lru_cache(maxsize=4096)
+def content_words(text: str) -> frozenset[str]:
+    """The content words of ``text`` (cached: each sentence is looked up once per note)."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _COMMON)
 
 
 def _place(sentences: list[str], segment: str) -> int:
