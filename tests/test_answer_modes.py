@@ -80,6 +80,11 @@ def test_auto_notes_stop_on_numeric_text() -> None:
     assert looks_numeric("A farm has 17 goats. Each eats 2 kg")
     assert not looks_numeric("A farm has 17 goats.")  # one number is no problem yet
     assert not looks_numeric(CHOICE + "\n(D) 4 of them\n(E) 5")  # options: multiple choice
+    # a passage with a date or two among many sentences is no word problem (its notes
+    # stay on); numbers in a third of the sentences are
+    passage = "The treaty was signed in 1648. " + "The war had ruined the land. " * 5
+    assert not looks_numeric(passage + "It ended in 1650.")
+    assert looks_numeric("The treaty was signed in 1648. The war ruined it. It ended in 1650.")
     assert not solving("auto", "A farm has goats.") and solving("auto", WORD_PROBLEM)
     assert not any(solving(policy, WORD_PROBLEM) for policy in ("facts", "steps", "free"))
     # a forced reason answer derives from the text whatever its shape (notes made it answer

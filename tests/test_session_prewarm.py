@@ -218,23 +218,42 @@ async def test_a_numeric_stem_prefilled_plain_is_answered_plain_when_its_options
     await session.aclose()
 
 
-async def test_once_a_note_call_read_the_options_the_answer_takes_the_notes_layout() -> None:
-    # the same stem, but a note call on the stem and the options is still running at
-    # Enter (the pause was too short for it) and is cut without a note: it has filled
-    # the cache with the notes layout, so the answer must use that layout too (a plain
-    # answer there re-read the whole text: measured on 20 MMLU stems, BENCHMARKS §10)
-    backend = ScriptedBackend(script, delay=0.2, prewarm=True)
-    config = SessionConfig(min_len=3, prewarm=True, prewarm_min_chars=8, notes="auto")
-    session = LiveSession(backend, config)
+async def test_no_note_call_reads_the_options_of_a_stem_prefilled_plain() -> None:
+    # with calls that take time, the options arrive while the plain layout is cached: a
+    # note call would re-read the whole text in the notes layout (a prefill Enter cannot
+    # stop: 33 s on a 26-sentence stem), so none runs and the answer stays plain
+    session, backend, events = make(prewarm=True, prewarm_min_chars=8, notes="auto", delay=0.2)
     stem = "In 1850 the town had 20 mills. By 1900 it had 45 of them. Which best explains it?"
     await type_text(session, stem)
     assert session.turn.prefilled_plain
     session.set_text(stem + "\n(A) rail\n(B) war\n(C) famine")
-    await asyncio.sleep(0.1)  # the note call has started, and has written nothing yet
-    inference = [r for r in backend.requests if is_inference(r)]
-    assert inference and not session.turn.memory.entries
+    await asyncio.sleep(1.0)
+    await session.settled()
+    assert not [r for r in backend.requests if is_inference(r)]
+    warmed = backend.prewarm_requests[-1].messages
+    assert "(B) war" in warmed[1]["content"]  # the options were prefilled, plain
     await session.commit()
     sent = backend.requests[-1].messages
-    assert not is_inference(backend.requests[-1])
+    assert sent[1]["content"].startswith(warmed[1]["content"])
+    assert sent[1]["content"].endswith(session.config.answer_instruction or "it out.")
+    await session.aclose()
+
+
+async def test_notes_written_after_a_plain_prefill_put_the_answer_in_the_notes_layout() -> None:
+    # two numbers in the first sentence read as a word problem (plain prefill); the
+    # sentences after carry none, so the text stops reading as one and notes are written:
+    # the cache then holds the notes layout, and the answer uses it
+    session, backend, events = make(prewarm=True, prewarm_min_chars=8, notes="auto", delay=0.2)
+    first = "The town had 20 mills in 1850."
+    await type_text(session, first + " It was")
+    assert session.turn.prefilled_plain and not session.turn.memory.entries
+    stem = first + " It was a quiet place. People liked it. Trade grew by the river. Why?"
+    await type_text(session, stem)
+    await session.settled()
+    assert session.turn.memory.entries and not session.turn.prefilled_plain
+    session.set_text(stem + "\n(A) rail\n(B) war\n(C) famine")
+    await session.commit()
+    inference = [r for r in backend.requests if is_inference(r)]
+    sent = backend.requests[-1].messages
     assert sent[0] == inference[-1].messages[0]  # the notes layout's system prompt
     await session.aclose()

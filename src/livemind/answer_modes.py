@@ -47,6 +47,7 @@ CANDIDATE_SHAPE = (
 
 OPTION_LINE = re.compile(r"^\s*\(?[A-Ja-j][.):]\s+\S", re.M)  # "B. ...", "(c) ..."
 NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?")  # 12, 1,000, $3.50, 30%
+_SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)", re.M)  # a rough split: enough for a share
 _QUANTITY_CUE = re.compile(
     r"\?|\b(?:how\s+(?:many|much|long|far|old|fast|often)|total|sum|difference|average|"
     r"calculate|compute|find)\b",
@@ -63,9 +64,15 @@ def default_notes(collaborative: bool) -> str:
 
 def looks_numeric(text: str) -> bool:
     """Whether text typed so far reads like the start of a numeric word problem: two or
-    more numbers and no answer options. (Notes on such text mislead the answer: the
-    module docstring.)"""
-    return len(NUMBER.findall(text)) >= 2 and len(OPTION_LINE.findall(text)) < 2
+    more numbers, in at least a third of its sentences, and no answer options. (Notes on
+    such text mislead the answer: the module docstring.) The share keeps a long passage
+    with a date or two in it (a history stem) from reading as a word problem; on GSM
+    problems a number is in most sentences."""
+    if len(NUMBER.findall(text)) < 2 or len(OPTION_LINE.findall(text)) >= 2:
+        return False
+    sentences = [s for s in _SENTENCE.findall(text) if s.strip()]
+    with_number = sum(1 for s in sentences if NUMBER.search(s))
+    return 3 * with_number >= len(sentences)
 
 
 def solving(notes: str, text: str, answer_mode: str = "auto") -> bool:
@@ -87,10 +94,12 @@ def notes_paused_reason(answer_mode: str) -> str:
 
 
 def solve_directive(mode: str, budget: int) -> str:
-    """The instruction after a problem in the plain layout (the answer format follows)."""
+    """The instruction after a problem in the plain layout (the answer format follows).
+    A ``short`` answer is asked for at once, as over notes: "answer it briefly" let the
+    1.5B model work math questions out at length (BENCHMARKS §10)."""
     if mode == "reason":
         return f"Solve it step by step, briefly: {reason_steps(budget)}, with the numbers."
-    return "Answer it briefly."
+    return "Give the answer straight away, without working it out."
 
 
 def question_shape(text: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from livemind.answer_modes import asks_now, solving
+from livemind.answer_modes import asks_now, question_shape, solving
 from livemind.answering import prewarm_cut
 from livemind.config import SessionConfig
 from livemind.formats import APPEND_ONLY_FORMATS
@@ -58,8 +58,13 @@ def final_look(turn: TurnState, cfg: SessionConfig) -> bool:
 
 def plain_layout(cfg: SessionConfig, turn: TurnState, text: str) -> bool:
     """Whether the turn's prompts for ``text`` leave the notes out (the plain layout):
-    ``notes="auto"`` on a word problem, or the notes no longer fit the context."""
-    return solving(cfg.notes, text, cfg.answer_mode) or not turn.notes_fit()
+    ``notes="auto"`` on a word problem, or the notes no longer fit the context, or a text
+    read as a word problem (the cache holds its plain layout) whose answer options then
+    arrived: it stays plain. A note call there would first re-read the whole text in the
+    notes layout, and Enter cannot stop that prefill (BENCHMARKS §10)."""
+    if solving(cfg.notes, text, cfg.answer_mode) or not turn.notes_fit():
+        return True
+    return turn.prefilled_plain and question_shape(text) == "choice"
 
 
 def inference_due(turn: TurnState, cfg: SessionConfig) -> bool:

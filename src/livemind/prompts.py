@@ -111,9 +111,7 @@ def answer_messages(
         return baseline_messages(prompt, cfg.answer_instruction, history)
     budget = answer_budget(mode, cfg.reason_budget, cfg.answer_max_tokens)
     budget = budget if cfg.reason_budget else 0
-    # the plain layout also when the cache holds it and there are no notes: a stem read
-    # as a word problem whose options then arrived stays cache-aligned
-    if plain_layout(cfg, turn, prompt) or (turn.prefilled_plain and not turn.memory.entries):
+    if plain_layout(cfg, turn, prompt):
         tail = f"{solve_directive(mode, budget)} {cfg.answer_instruction}".strip()
         return solve_messages(prompt.strip(), tail, history)
     if cfg.mode == "livemind":
