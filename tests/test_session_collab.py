@@ -144,3 +144,17 @@ async def test_an_answer_that_starts_with_the_note_label_is_shown_without_it(mod
     assert answer.text == streamed == expected
     assert live.history[-1]["content"] == expected  # the next turn sees what was shown
     await live.aclose()
+
+
+async def test_a_numeric_stem_gets_its_note_when_the_options_arrive_in_collaborative_mode() -> None:
+    # notes="auto": the stem reads as a word problem (no notes, plain prefills); when its
+    # options arrive the note writer reads it, as the answer runs on another engine whose
+    # cache that note call does not touch (one engine for both stays plain instead)
+    live, reader, small, events = make(notes="auto")
+    stem = "In 1850 the town had 20 mills. By 1900 it had 45 of them. Which best explains it?"
+    await type_settling(live, stem)
+    assert not [r for r in reader.requests if r.stage == Stage.INFERENCE]
+    assert not live.turn.prefilled_plain  # the answering model shares no cache with the notes
+    await type_settling(live, stem + "\n(A) rail\n(B) war")
+    assert [r for r in reader.requests if r.stage == Stage.INFERENCE]
+    await live.aclose()

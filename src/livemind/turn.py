@@ -49,7 +49,7 @@ class TurnState:
     held_for: str | None = None
     notes_paused: bool = False
     committing: bool = False
-    prefilled_plain: bool = False  # the answering model's last call was a plain prewarm
+    prefilled_plain: bool = False  # one model notes and answers; its last call was a plain prewarm
     notes_version: int = 0
     output_cached: str = ""
     output_notes_version: int = -1

@@ -137,7 +137,8 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     if usage is not None:
         record.add_usage(usage)
     mark_read(text)
-    turn.prefilled_plain = plain
+    if target is ctx.backend is ctx.output_backend:  # where note calls and answer share a cache
+        turn.prefilled_plain = plain
     target_field = {"target": "output"} if output else {}
     ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=cut, **target_field)
 
