@@ -22,6 +22,7 @@ from livemind.server.connection import CLOSE, LiveConnection
 from livemind.server.guard import is_loopback
 from livemind.server.limits import HubError, Limits, expiry
 from livemind.server.metrics import Metrics
+from livemind.server.scheduled import overloaded
 from livemind.settings_schema import page_schema
 
 __all__ = ["CLOSE", "HubError", "Limits", "LiveConnection", "SessionHub"]
@@ -49,9 +50,16 @@ class SessionHub:
         self._closing: set[asyncio.Task[None]] = set()
 
     def _check_room(self, client: str) -> None:
-        """HubError when live sessions and running completions fill ``max_sessions``, or
-        this client's share of them."""
+        """HubError when an engine is overloaded (its answer backlog is over budget), when
+        live sessions and running completions fill ``max_sessions``, or this client's
+        share of them."""
         limits = self.limits
+        if overloaded(self.backend, self.output_backend):
+            self.metrics.error("overloaded")
+            raise HubError(
+                "overloaded",
+                "the engine is behind on answers already; try again in a few seconds",
+            )
         if len(self.connections) + sum(self.completions.values()) >= limits.max_sessions:
             self.metrics.error("too_many_sessions")
             raise HubError(

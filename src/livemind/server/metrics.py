@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,9 +25,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from livemind.backends.base import Backend, Delta, Request, Usage
 from livemind.backends.forwarding import ForwardingBackend
+from livemind.backends.scheduling import CallScheduler, Priority
 
 __all__ = ["BUCKETS_S", "CONTENT_TYPE_LATEST", "MeteredBackend", "Metrics"]
 
@@ -85,6 +88,10 @@ class Metrics:
             registry=reg,
         )
 
+    def watch(self, scheduler: CallScheduler, engine: str) -> None:
+        """Report ``scheduler``'s queue and deferrals under the label ``engine``."""
+        self.registry.register(_SchedulerCollector(scheduler, engine))
+
     def error(self, code: str) -> None:
         self.errors.labels(code=code).inc()
 
@@ -101,6 +108,45 @@ class Metrics:
     def render(self) -> bytes:
         """The exposition of every metric, to serve as :data:`CONTENT_TYPE_LATEST`."""
         return generate_latest(self.registry)
+
+
+class _SchedulerCollector(Collector):
+    """One engine's scheduler as metrics, read at each scrape: calls waiting and running
+    per priority, the answer backlog, and background calls deferred (preempted or shed)."""
+
+    def __init__(self, scheduler: CallScheduler, engine: str) -> None:
+        self.scheduler = scheduler
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        sched, engine = self.scheduler, self.engine
+        waiting = GaugeMetricFamily(
+            "livemind_calls_waiting", "Calls waiting for the engine", labels=["engine", "priority"]
+        )
+        running = GaugeMetricFamily(
+            "livemind_calls_admitted_running",
+            "Calls the scheduler let run now",
+            labels=["engine", "priority"],
+        )
+        for priority in Priority:
+            name = priority.name.lower()
+            waiting.add_metric([engine, name], sched.waiting(priority))
+            running.add_metric([engine, name], sched.running(priority))
+        backlog = GaugeMetricFamily(
+            "livemind_answer_backlog_seconds",
+            "Seconds the answers waiting and running would take to clear",
+            labels=["engine"],
+        )
+        backlog.add_metric([engine], sched.answer_backlog_s())
+        deferred = CounterMetricFamily(
+            "livemind_background_deferred",
+            "Notes and prefills put behind answers (preempted: stopped; shed: skipped)",
+            labels=["engine", "stage", "reason"],
+        )
+        for stage in ("inference", "prewarm"):
+            for reason in ("preempted", "shed"):
+                deferred.add_metric([engine, stage, reason], sched.counts[f"{stage}.{reason}"])
+        yield from (waiting, running, backlog, deferred)
 
 
 class MeteredBackend(ForwardingBackend):

@@ -1,0 +1,65 @@
+"""The server's engines behind a priority scheduler each (answers first; see
+:mod:`livemind.backends.scheduling`), from the ``livemind serve`` settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livemind.backends.base import Backend
+from livemind.backends.priority import PriorityBackend
+from livemind.backends.scheduling import CallScheduler, SchedulingPolicy
+from livemind.server.metrics import Metrics
+
+__all__ = ["Scheduling", "overloaded", "scheduled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """How the server schedules its engines' calls.
+
+    ``enabled=False``: calls go straight to the engine (the behaviour before the
+    scheduler; for comparisons). ``background``: notes and prefills at once per engine
+    (0: half its slots, at least one); ``beside_answers``: of those, how many may go on
+    while an answer waits or runs; ``answer_budget_s``: refuse new sessions with
+    ``overloaded`` while the answers queued would take longer than this to clear (0: never).
+    """
+
+    enabled: bool = True
+    background: int = 0
+    beside_answers: int = 0
+    answer_budget_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.background < 0 or self.beside_answers < 0 or self.answer_budget_s < 0:
+            raise ValueError("background, beside_answers and answer_budget_s must be >= 0")
+
+    def policy(self, slots: int) -> SchedulingPolicy:
+        """The policy for an engine with ``slots`` sequences (``background`` and
+        ``beside_answers`` capped to what the slots allow)."""
+        slots = max(1, slots)
+        background = min(self.background or max(1, slots // 2), slots)
+        return SchedulingPolicy(
+            slots=slots,
+            background=background,
+            beside_answers=min(self.beside_answers, background),
+            answer_budget_s=self.answer_budget_s,
+        )
+
+
+def scheduled(
+    backend: Backend, scheduling: Scheduling | None, metrics: Metrics, engine: str
+) -> Backend:
+    """``backend`` behind its own scheduler, reported in ``metrics`` as ``engine``
+    (``backend`` itself when scheduling is off). The wrapper does not own ``backend``."""
+    scheduling = scheduling or Scheduling()
+    if not scheduling.enabled:
+        return backend
+    policy = scheduling.policy(backend.capabilities.slots)
+    wrapped = PriorityBackend(backend, CallScheduler(policy), owns_inner=False)
+    metrics.watch(wrapped.scheduler, engine)
+    return wrapped
+
+
+def overloaded(*backends: Backend | None) -> bool:
+    """Whether any of ``backends`` has more answers queued than its budget allows."""
+    return any(isinstance(b, PriorityBackend) and b.scheduler.overloaded() for b in backends)

@@ -1,0 +1,180 @@
+"""The priority scheduler's rules (plain asyncio, no model) and its backend wrapper over
+the scripted test double: answers overtake queued background calls and stop running
+ones, prefills are shed when the engine is busy, the backlog drives admission."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from livemind.backends.base import Request, Stage
+from livemind.backends.priority import PriorityBackend
+from livemind.backends.scheduling import (
+    CallScheduler,
+    Deferred,
+    Priority,
+    SchedulingPolicy,
+    priority_of,
+)
+from scripted_backend import ScriptedBackend
+
+A, N, P = Priority.ANSWER, Priority.INFERENCE, Priority.PREWARM
+
+
+def test_priority_follows_the_stage() -> None:
+    assert priority_of(Stage.INFERENCE) is N
+    assert priority_of(Stage.PREWARM) is P
+    for stage in (Stage.OUTPUT, Stage.BASELINE, Stage.OTHER, Stage.CALIBRATION):
+        assert priority_of(stage) is A
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"slots": 0},
+        {"slots": 2, "background": 3},
+        {"background": 1, "beside_answers": 2},
+        {"prewarm_waiting": -1},
+        {"answer_budget_s": -1.0},
+    ],
+)
+def test_a_policy_out_of_range_is_refused(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        SchedulingPolicy(**kwargs)
+
+
+def test_the_default_policy_keeps_half_the_slots_for_answers() -> None:
+    assert SchedulingPolicy.for_slots(1).background == 1
+    assert SchedulingPolicy.for_slots(8).background == 4
+    assert SchedulingPolicy.for_slots(8, background=2).background == 2
+
+
+async def _queue(sched: CallScheduler, priority: Priority, order: list[str], name: str) -> None:
+    ticket = await sched.acquire(priority)
+    order.append(name)
+    await asyncio.sleep(0)
+    sched.release(ticket)
+
+
+async def test_an_answer_overtakes_queued_background_calls() -> None:
+    sched = CallScheduler(SchedulingPolicy(slots=1, preempt=False, prewarm_waiting=4))
+    first = await sched.acquire(N)
+    order: list[str] = []
+    tasks = [
+        asyncio.create_task(_queue(sched, p, order, name))
+        for p, name in ((P, "prewarm"), (N, "note"), (A, "answer"))
+    ]
+    await asyncio.sleep(0)
+    assert sched.waiting() == 3 and not first.preempted.is_set()
+    sched.release(first)
+    await asyncio.gather(*tasks)
+    assert order == ["answer", "note", "prewarm"]
+
+
+async def test_an_answer_preempts_background_calls_beyond_the_bound() -> None:
+    sched = CallScheduler(SchedulingPolicy(slots=4, background=2))
+    note, prefill = await sched.acquire(N), await sched.acquire(P)
+    answer = await sched.acquire(A)  # slots are free: it starts at once
+    assert note.preempted.is_set() and prefill.preempted.is_set()
+    # while the answer runs no background call starts, though slots are free
+    waiting = asyncio.create_task(sched.acquire(N))
+    await asyncio.sleep(0)
+    assert not waiting.done() and sched.waiting(N) == 1
+    for ticket in (note, prefill, answer):
+        sched.release(ticket)
+    assert (await waiting).priority is N
+    assert sched.counts["inference.preempted"] == 1 and sched.counts["prewarm.preempted"] == 1
+
+
+async def test_beside_answers_lets_some_background_work_go_on() -> None:
+    sched = CallScheduler(SchedulingPolicy(slots=4, background=2, beside_answers=1))
+    note, prefill = await sched.acquire(N), await sched.acquire(P)
+    await sched.acquire(A)
+    assert prefill.preempted.is_set() and not note.preempted.is_set()  # the prefill goes first
+
+
+async def test_a_prefill_is_shed_when_others_already_wait() -> None:
+    sched = CallScheduler(SchedulingPolicy(slots=1, prewarm_waiting=1))
+    running = await sched.acquire(A)
+    queued = asyncio.create_task(sched.acquire(P))
+    await asyncio.sleep(0)
+    with pytest.raises(Deferred) as err:
+        await sched.acquire(P)
+    assert err.value.code == "deferred" and err.value.reason == "shed"
+    assert sched.counts["prewarm.shed"] == 1
+    sched.release(running)
+    sched.release(await queued)
+
+
+async def test_a_cancelled_wait_gives_its_place_up() -> None:
+    sched = CallScheduler(SchedulingPolicy(slots=1))
+    running = await sched.acquire(A)
+    gone = asyncio.create_task(sched.acquire(A))
+    nxt = asyncio.create_task(sched.acquire(N))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.gather(gone, return_exceptions=True)
+    assert sched.waiting(A) == 0
+    sched.release(running)
+    assert (await nxt).priority is N and sched.running() == 1
+
+
+async def test_the_answer_backlog_drives_overload() -> None:
+    now = [0.0]
+    sched = CallScheduler(SchedulingPolicy(slots=1, answer_budget_s=5.0), clock=lambda: now[0])
+    assert not sched.overloaded()  # nothing measured yet
+    first = await sched.acquire(A)
+    now[0] = 2.0
+    sched.release(first)  # answers take 2 s
+    held = await sched.acquire(A)
+    queued = [asyncio.create_task(sched.acquire(A)) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert sched.answer_backlog_s() == pytest.approx(6.0) and sched.overloaded()
+    sched.release(held)
+    for task in queued:
+        sched.release(await task)
+    assert not sched.overloaded()
+
+
+def _request(stage: Stage) -> Request:
+    return Request([{"role": "user", "content": "q"}], max_tokens=50, stage=stage)
+
+
+async def _drain(backend: PriorityBackend, stage: Stage) -> str:
+    return "".join([d.text async for d in backend.stream(_request(stage))])
+
+
+async def test_the_wrapper_stops_a_running_note_when_an_answer_comes() -> None:
+    engine = ScriptedBackend([" ".join(["w"] * 40)], delay=0.01, prewarm=True, prewarm_delay=1)
+    backend = PriorityBackend(engine, CallScheduler(SchedulingPolicy(slots=2, background=1)))
+    note = asyncio.create_task(_drain(backend, Stage.INFERENCE))
+    await asyncio.sleep(0.05)  # the note is streaming
+    answer = await _drain(backend, Stage.OUTPUT)
+    with pytest.raises(Deferred) as err:
+        await note
+    assert err.value.reason == "preempted"
+    assert answer.split() == ["w"] * 40 and engine.cancelled == 1
+    assert backend.scheduler.running() == 0
+
+
+async def test_the_wrapper_stops_a_prefill_and_passes_answers_through() -> None:
+    engine = ScriptedBackend(["done"], prewarm=True, prewarm_delay=5)
+    backend = PriorityBackend(engine, CallScheduler(SchedulingPolicy(slots=2)))
+    prefill = asyncio.create_task(backend.prewarm(_request(Stage.PREWARM)))
+    await asyncio.sleep(0.01)
+    assert await _drain(backend, Stage.OUTPUT) == "done"
+    with pytest.raises(Deferred):
+        await prefill
+    assert backend.scheduler.running() == 0 and backend.scheduler.waiting() == 0
+
+
+async def test_cancelling_a_background_call_is_a_cancellation_not_a_deferral() -> None:
+    engine = ScriptedBackend(["a b c d e f"], delay=0.05)
+    backend = PriorityBackend(engine)
+    note = asyncio.create_task(_drain(backend, Stage.INFERENCE))
+    await asyncio.sleep(0.07)
+    note.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await note
+    assert engine.cancelled == 1 and backend.scheduler.running() == 0
