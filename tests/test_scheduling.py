@@ -9,12 +9,14 @@ import asyncio
 import pytest
 
 from livemind.backends.base import Request, Stage
+from livemind.backends.openai_http import OpenAIBackend
 from livemind.backends.priority import PriorityBackend
 from livemind.backends.scheduling import (
     CallScheduler,
     Deferred,
     Priority,
     SchedulingPolicy,
+    engine_priority,
     priority_of,
 )
 from scripted_backend import ScriptedBackend
@@ -27,6 +29,25 @@ def test_priority_follows_the_stage() -> None:
     assert priority_of(Stage.PREWARM) is P
     for stage in (Stage.OUTPUT, Stage.BASELINE, Stage.OTHER, Stage.CALIBRATION):
         assert priority_of(stage) is A
+
+
+def test_engine_priorities_put_answers_first_in_each_engines_order() -> None:
+    stages = (Stage.OUTPUT, Stage.INFERENCE, Stage.PREWARM)
+    assert [engine_priority("vllm", s) for s in stages] == [0, 1, 2]  # lower first
+    assert [engine_priority("sglang", s) for s in stages] == [2, 1, 0]  # higher first
+    with pytest.raises(ValueError):
+        engine_priority("tgi", Stage.OUTPUT)
+
+
+def test_a_url_backend_sends_the_priority_only_when_asked() -> None:
+    msgs = [{"role": "user", "content": "q"}]
+    vllm = OpenAIBackend("http://127.0.0.1:9/v1", model="m", engine_priority="vllm")
+    assert vllm._body(Request(msgs, stage=Stage.PREWARM))["priority"] == 2
+    assert vllm._body(Request(msgs, stage=Stage.OUTPUT))["priority"] == 0
+    plain = OpenAIBackend("http://127.0.0.1:9/v1", model="m")
+    assert "priority" not in plain._body(Request(msgs, stage=Stage.OUTPUT))
+    with pytest.raises(ValueError):
+        OpenAIBackend("http://127.0.0.1:9/v1", engine_priority="yes")
 
 
 @pytest.mark.parametrize(

@@ -35,12 +35,14 @@ def open_backend(
     n_parallel: int = 2,
     n_threads: int = 2,
     api_key: str | None = None,
+    engine_priority: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     **engine_options: Any,
 ) -> Backend:
     """Open the backend named by ``spec`` (see the module docstring).
 
-    ``engine_options`` go to the embedded engine (e.g. ``host_cache_mib``).
+    ``engine_options`` go to the embedded engine (e.g. ``host_cache_mib``);
+    ``engine_priority`` (``vllm``, ``sglang``) to a URL backend (request priorities).
     Raises :class:`livemind.models.ModelError` for an unknown preset, a missing file or
     missing weight packages (the message says how to install them).
     """
@@ -53,7 +55,12 @@ def open_backend(
                 "server, start it with its own flag (llama-server --spec-type ...)"
             )
         key = api_key or os.environ.get("LIVEMIND_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        return OpenAIBackend(spec, api_key=key)
+        return OpenAIBackend(spec, api_key=key, engine_priority=engine_priority)
+    if engine_priority is not None:
+        raise ValueError(
+            "--engine-priority is for a URL model (vLLM, SGLang); the embedded engine is "
+            "scheduled by livemind itself"
+        )
     from livemind.backends.llamacpp import LlamaCppBackend
     from livemind.models import resolve_model
 

@@ -39,7 +39,9 @@ __all__ = [
     "Deferred",
     "Priority",
     "SchedulingPolicy",
+    "ENGINE_PRIORITY_KINDS",
     "Ticket",
+    "engine_priority",
     "priority_of",
 ]
 
@@ -60,6 +62,21 @@ def priority_of(stage: Stage) -> Priority:
     if stage is Stage.PREWARM:
         return Priority.PREWARM
     return Priority.ANSWER
+
+
+ENGINE_PRIORITY_KINDS = ("vllm", "sglang")
+
+
+def engine_priority(kind: str, stage: Stage) -> int:
+    """The request body's ``priority`` for an engine that schedules by it: vLLM runs
+    lower values first (``--scheduling-policy priority``; any other value is an error
+    without it), SGLang higher values first (``--enable-priority-scheduling``)."""
+    level = priority_of(stage)
+    if kind == "vllm":
+        return int(level)
+    if kind == "sglang":
+        return int(max(Priority)) - int(level)
+    raise ValueError(f"engine priority must be one of {ENGINE_PRIORITY_KINDS}, not {kind!r}")
 
 
 class Deferred(BackendError):
