@@ -3,12 +3,16 @@
 Each typist types questions key by key at the given speed (240 characters per minute by
 default), pauses, presses Enter, waits for the answer, and starts the next question,
 until the time is up. Reports per run: answers, p50/p95 latency (Enter -> complete answer,
-measured by the client), inference calls started / merged (read several segments at
-once) / cancelled, errors, and the server's CPU use.
+measured by the client), median TTFT, inference calls started / merged (read several
+segments at once) / cancelled / deferred for other users' answers, notes kept per
+answered question, prefills deferred, sessions refused as ``overloaded`` (such a typist
+tries again 2 s later), errors, and the server's CPU use.
 
     .venv/bin/python benchmarks/server_load.py --typists 1,4,8 --duration 120 \\
         --model smollm2-135m --json benchmarks/server-load.json
 
+``--scheduling off,priority`` starts one server per scheduling mode and runs each typist
+count on both, one after the other (before/after the priority scheduler in one run).
 Without --url it starts `livemind serve` itself on a free loopback port (and stops it);
 it never binds anything but 127.0.0.1.
 """
@@ -46,20 +50,44 @@ QUESTIONS = [
 class TypistStats:
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
+    notes: list[int] = field(default_factory=list)  # notes kept per answered question
     calls: int = 0
     merged: int = 0
     cancelled: int = 0
+    deferred: int = 0  # inference calls put behind other users' answers
+    prewarms_deferred: int = 0
+    refused: int = 0  # sessions refused as overloaded
     errors: list[str] = field(default_factory=list)
 
 
+REFUSED_RETRY_S = 2.0
+
+
 async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) -> TypistStats:
+    """One typist until ``until``; a session refused as overloaded is tried again."""
     rng = random.Random(seed)
     stats = TypistStats()
-    key_s = 60.0 / cpm
+    while time.monotonic() < until:
+        if await _session(url, rng, stats, 60.0 / cpm, think_s, until):
+            break
+        stats.refused += 1
+        await asyncio.sleep(REFUSED_RETRY_S)
+    return stats
+
+
+async def _session(
+    url: str, rng: random.Random, stats: TypistStats, key_s: float, think_s: float, until: float
+) -> bool:
+    """Type questions in one session until ``until``; False if it was refused at once."""
     async with websockets.connect(url, max_size=2**22) as ws:
+        first_event = json.loads(await ws.recv())
+        if first_event["type"] == "error" and first_event.get("code") == "overloaded":
+            return False
         events: asyncio.Queue[dict] = asyncio.Queue()
+        notes = 0
 
         async def reader() -> None:
+            nonlocal notes
             async for raw in ws:
                 event = json.loads(raw)
                 kind = event["type"]
@@ -68,6 +96,12 @@ async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) 
                     stats.merged += len(event["segments"]) > 1
                 elif kind == "inference.cancelled":
                     stats.cancelled += 1
+                elif kind == "inference.deferred":
+                    stats.deferred += 1
+                elif kind == "prewarm.deferred":
+                    stats.prewarms_deferred += 1
+                elif kind == "inference.done" and event["action"] != "wait":
+                    notes += 1
                 elif kind == "error":
                     stats.errors.append(event["code"])
                 await events.put(event)
@@ -76,6 +110,7 @@ async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) 
         rev = 0
         try:
             while time.monotonic() < until:
+                notes = 0
                 question = rng.choice(QUESTIONS)
                 for i in range(1, len(question) + 1):
                     rev += 1
@@ -97,11 +132,12 @@ async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) 
                         break
                 if event["type"] == "response.done":
                     stats.latencies.append(time.monotonic() - start)
+                    stats.notes.append(notes)
                     if first is not None:
                         stats.ttfts.append(first)
         finally:
             task.cancel()
-    return stats
+    return True
 
 
 def quantile(xs: list[float], q: float) -> float | None:
@@ -130,6 +166,7 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
     crashed = [repr(r) for r in results if not isinstance(r, TypistStats)]
     lat = [x for s in stats for x in s.latencies]
     ttft = [x for s in stats for x in s.ttfts]
+    notes = [x for s in stats for x in s.notes]
     out = {
         "typists": n,
         "wall_s": round(wall, 1),
@@ -140,6 +177,10 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
         "inference_calls": sum(s.calls for s in stats),
         "merged_calls": sum(s.merged for s in stats),
         "cancelled_calls": sum(s.cancelled for s in stats),
+        "deferred_calls": sum(s.deferred for s in stats),
+        "deferred_prewarms": sum(s.prewarms_deferred for s in stats),
+        "notes_per_question": round(statistics.fmean(notes), 2) if notes else None,
+        "refused_overloaded": sum(s.refused for s in stats),
         "errors": sum(len(s.errors) for s in stats) + len(crashed),
         "error_codes": sorted({c for s in stats for c in s.errors}) + crashed,
     }
@@ -154,7 +195,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+def start_server(
+    args: argparse.Namespace, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -167,7 +210,7 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
         str(port),
     ]
     cmd += ["--parallel", str(args.parallel), "--max-tokens", str(args.max_tokens)]
-    cmd += ["--max-sessions", str(max(args.typist_counts) + 2), *args.serve_args]
+    cmd += ["--max-sessions", str(max(args.typist_counts) + 2), *args.serve_args, *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -206,24 +249,41 @@ def main() -> int:
     p.add_argument("--cpm", type=float, default=240.0)
     p.add_argument("--think-s", type=float, default=1.0, help="pause before Enter (default 1)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--scheduling",
+        default="priority",
+        help="comma-separated server scheduling modes (priority, off), one server each, "
+        "every typist count run on each in turn (default priority; ignored with --url)",
+    )
     add_server_arguments(p)
     p.add_argument("--json", default=None, help="append results to this JSON-lines file")
     args = p.parse_args()
     args.typist_counts = [int(x) for x in args.typists.split(",")]
+    modes = [m.strip() for m in args.scheduling.split(",") if m.strip()]
+    if not modes or set(modes) - {"priority", "off"}:
+        raise SystemExit("--scheduling takes priority and/or off")
     check_loopback(args.url)
-    proc, url = (None, args.url) if args.url else start_server(args)
+    servers: dict[str, tuple[subprocess.Popen | None, str]] = {}
     try:
+        if args.url:
+            servers["(url)"] = (None, args.url)
+        for mode in [] if args.url else modes:
+            servers[mode] = start_server(args, ("--scheduling", mode))
         for n in args.typist_counts:
-            result = asyncio.run(run_load(url, n, args, proc.pid if proc else None))
-            result.update(model=args.model, cpm=args.cpm, duration_s=args.duration)
-            print(json.dumps(result), flush=True)
-            if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(result) + "\n")
+            for mode, (proc, url) in servers.items():
+                result = asyncio.run(run_load(url, n, args, proc.pid if proc else None))
+                result.update(
+                    model=args.model, cpm=args.cpm, duration_s=args.duration, scheduling=mode
+                )
+                print(json.dumps(result), flush=True)
+                if args.json:
+                    with open(args.json, "a") as f:
+                        f.write(json.dumps(result) + "\n")
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=30)
+        for proc, _ in servers.values():
+            if proc:
+                proc.terminate()
+                proc.wait(timeout=30)
     return 0
 
 
