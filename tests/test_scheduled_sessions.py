@@ -62,6 +62,22 @@ async def test_another_users_answer_defers_a_note_which_runs_later() -> None:
     await session.aclose()
 
 
+async def test_after_enter_the_sessions_running_note_is_not_stopped_for_others() -> None:
+    engine = ScriptedBackend(script, delay=0.1)
+    backend = PriorityBackend(engine, CallScheduler(SchedulingPolicy(slots=2)))
+    session, events = session_on(backend, commit_policy="wait")
+    session.set_text(TEXT[:45])
+    await asyncio.sleep(0.25)  # the note is being written
+    commit = asyncio.create_task(session.commit())  # Enter waits for the note
+    await asyncio.sleep(0.05)
+    assert backend.scheduler.counts["promoted"] == 1
+    assert await other_users_answer(backend) == "Six apples are left."
+    assert (await commit).text == "Six apples are left."
+    assert not [e for e in events if e.type == "inference.deferred"]
+    assert any(e.type == "inference.done" for e in events)
+    await session.aclose()
+
+
 async def test_a_shed_prefill_is_skipped_once_and_the_answer_still_comes() -> None:
     engine = ScriptedBackend(script, delay=0.05, prewarm=True, prewarm_delay=0.5)
     scheduler = CallScheduler(SchedulingPolicy(slots=1, prewarm_waiting=0))

@@ -115,6 +115,27 @@ async def test_beside_answers_lets_some_background_work_go_on() -> None:
     assert prefill.preempted.is_set() and not note.preempted.is_set()  # the prefill goes first
 
 
+async def test_enter_turns_a_sessions_own_calls_into_answers() -> None:
+    sched = CallScheduler(SchedulingPolicy(slots=2, background=1))
+    look = await sched.acquire(N, "mine")  # a final look at the question, running
+    theirs = asyncio.create_task(sched.acquire(N, "theirs"))
+    await asyncio.sleep(0)
+    sched.user_waiting("mine")  # Enter: the look is now on the critical path
+    assert look.priority is A and sched.counts["promoted"] == 1
+    other_answer = await sched.acquire(A, "other")  # another user's answer
+    assert not look.preempted.is_set()  # not stopped: someone waits for it too
+    assert not theirs.done()  # background waits while answers run
+    answer = asyncio.create_task(sched.acquire(A, "mine"))
+    await asyncio.sleep(0)
+    sched.release(look)
+    mine = await answer  # the answer call of the waiting user, ahead of the note
+    assert mine.answer_call and not theirs.done()
+    sched.release(other_answer)
+    sched.release(mine)  # the user has the answer: the session's calls are background again
+    sched.release(await theirs)
+    assert (await sched.acquire(N, "mine")).priority is N
+
+
 async def test_a_prefill_is_shed_when_others_already_wait() -> None:
     sched = CallScheduler(SchedulingPolicy(slots=1, prewarm_waiting=1))
     running = await sched.acquire(A)

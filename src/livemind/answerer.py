@@ -60,6 +60,8 @@ class Answerer:
             ctx.emit(E.ERROR, code="empty_input", message=message)
             raise SessionError("empty_input", message)
         turn.committing = True
+        for backend in {id(b): b for b in (ctx.backend, ctx.output_backend)}.values():
+            backend.user_waiting(ctx.session_id)  # a shared engine now runs our calls first
         self._speculator.stop_timer()
         t0 = ctx.clock.now()
         try:

@@ -42,7 +42,7 @@ class PriorityBackend(ForwardingBackend):
         self.scheduler = scheduler or CallScheduler(SchedulingPolicy.for_slots(slots))
 
     async def stream(self, request: Request) -> AsyncGenerator[Delta, None]:
-        ticket = await self.scheduler.acquire(priority_of(request.stage))
+        ticket = await self.scheduler.acquire(priority_of(request.stage), request.session_key)
         try:
             inner = cast(AsyncGenerator[Delta, None], self.inner.stream(request))
             async with contextlib.aclosing(inner) as deltas:
@@ -55,8 +55,12 @@ class PriorityBackend(ForwardingBackend):
         finally:
             self.scheduler.release(ticket)
 
+    def user_waiting(self, session_key: str) -> None:
+        self.scheduler.user_waiting(session_key)
+        super().user_waiting(session_key)
+
     async def prewarm(self, request: Request) -> Usage | None:
-        ticket = await self.scheduler.acquire(Priority.PREWARM)
+        ticket = await self.scheduler.acquire(Priority.PREWARM, request.session_key)
         try:
             return await _unless_preempted(self.inner.prewarm(request), ticket)
         finally:

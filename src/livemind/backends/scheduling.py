@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 
+_MAX_WAITING_USERS = 4096  # a bound on remembered Enters (each is only a priority hint)
+
+
 class Priority(IntEnum):
     """Lower runs first."""
 
@@ -133,6 +136,8 @@ class Ticket:
     priority: Priority
     seq: int
     granted: asyncio.Future[None]
+    session_key: str | None = None
+    answer_call: bool = False  # asked for as an answer (not promoted to one)
     preempted: asyncio.Event = field(default_factory=asyncio.Event)
     started_s: float | None = None
 
@@ -156,6 +161,7 @@ class CallScheduler:
         self._running: list[Ticket] = []
         self._answer_s: float | None = None  # running mean of answer durations
         self._answers_done = 0
+        self._waiting_users: set[str] = set()  # sessions whose user pressed Enter
         self.counts: Counter[str] = Counter()
 
     # -- what is going on -------------------------------------------------------------
@@ -183,12 +189,16 @@ class CallScheduler:
 
     # -- admission --------------------------------------------------------------------
 
-    async def acquire(self, priority: Priority) -> Ticket:
+    async def acquire(self, priority: Priority, session_key: str | None = None) -> Ticket:
         """Wait for ``priority``'s turn; the caller must :meth:`release` the ticket.
         Raises :class:`Deferred` (``shed``) for a prefill that would wait behind
-        ``prewarm_waiting`` others. Cancelling the wait gives the place up."""
+        ``prewarm_waiting`` others. Cancelling the wait gives the place up. A call of a
+        session whose user is waiting (:meth:`user_waiting`) is an answer."""
         loop = asyncio.get_running_loop()
-        ticket = Ticket(priority, next(self._seq), loop.create_future())
+        answer_call = priority is Priority.ANSWER
+        if session_key is not None and session_key in self._waiting_users:
+            priority = Priority.ANSWER
+        ticket = Ticket(priority, next(self._seq), loop.create_future(), session_key, answer_call)
         if (
             priority is Priority.PREWARM
             and not self._may_start(ticket)
@@ -212,11 +222,27 @@ class CallScheduler:
             raise
         return ticket
 
+    def user_waiting(self, session_key: str) -> None:
+        """``session_key``'s user pressed Enter: its queued and running calls (a final
+        look at the question, say) become answers, no longer preempted, and so do its
+        calls until its answer call ends."""
+        if len(self._waiting_users) >= _MAX_WAITING_USERS:  # sessions that never answered
+            self._waiting_users.clear()
+        self._waiting_users.add(session_key)
+        for ticket in (*self._waiting, *self._running):
+            if ticket.session_key == session_key and ticket.background:
+                ticket.priority = Priority.ANSWER
+                self.counts["promoted"] += 1
+        self._waiting.sort(key=lambda t: (t.priority, t.seq))
+        self._dispatch()
+
     def release(self, ticket: Ticket) -> None:
         """The call has ended (in any way): free its place and admit the next ones."""
         if ticket not in self._running:
             return
         self._running.remove(ticket)
+        if ticket.answer_call and ticket.session_key is not None:
+            self._waiting_users.discard(ticket.session_key)  # the user has the answer
         if ticket.priority is Priority.ANSWER and ticket.started_s is not None:
             took = self._clock() - ticket.started_s
             self._answers_done += 1
