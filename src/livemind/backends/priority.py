@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from .base import Backend, Delta, Request, Usage
 from .forwarding import ForwardingBackend
@@ -101,7 +101,7 @@ def _discard(step: Awaitable[object]) -> None:
         step.close()
 
 
-def _consume(task: asyncio.Future[object]) -> None:
+def _consume(task: asyncio.Future[Any]) -> None:
     """Mark a stopped call's outcome as seen (it is replaced by :class:`Deferred`)."""
     if not task.cancelled():
         task.exception()
