@@ -260,19 +260,21 @@ async def run_bench(
         for config in (configs[(i + k) % len(configs)] for k in range(len(configs)))
         if (config.name, question.qid) not in done
     ]
-    rates: dict[int, Rates] = {}
-    for _, config in todo:  # measured alone, before any session runs
-        answer = backends(config.output_model)
-        if id(answer) not in rates:
-            rates[id(answer)] = await measure_rates(answer)
+    engines: dict[str | None, tuple[Backend, Backend, Rates]] = {}
+    for _, config in todo:  # opened and measured alone, before any session runs
+        if config.output_model not in engines:
+            infer, answer = backends(None), backends(config.output_model)
+            known = [e[2] for e in engines.values() if e[1] is answer]
+            rates = known[0] if known else await measure_rates(answer)
+            engines[config.output_model] = (infer, answer, rates)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     room = asyncio.Semaphore(max(1, opts.sessions))
     with out_path.open("a", encoding="utf-8") as out:
 
         async def run(question: Question, config: BenchConfig) -> None:
             async with room:
-                infer, answer = backends(None), backends(config.output_model)
-                record = await run_one(question, config, infer, answer, rates[id(answer)], opts)
+                infer, answer, rates = engines[config.output_model]
+                record = await run_one(question, config, infer, answer, rates, opts)
             _append(out, record)
             if on_record is not None:
                 on_record(record)
