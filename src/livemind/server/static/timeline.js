@@ -231,11 +231,12 @@ class TurnTimeline {
   summary(width, y) {
     const calls = [...this.calls.values()];
     const n = (kind) => calls.filter((c) => c.kind === kind).length;
+    const deferred = calls.filter((c) => c.outcome === "deferred").length;
     const lines = {
       typing: this.keys.length ? `${this.keys[this.keys.length - 1][1]} characters` : "",
-      thinking: `${n("inference")} inference · ${n("prewarm")} prefill calls`
-        + (calls.some((c) => c.outcome === "deferred")
-          ? ` · ${calls.filter((c) => c.outcome === "deferred").length} deferred` : ""),
+      thinking: deferred
+        ? `${n("inference")} inference · ${n("prewarm")} prefill · ${deferred} deferred`
+        : `${n("inference")} inference · ${n("prewarm")} prefill calls`,
       answer: this.latencyText(this.answers.main),
       baseline: this.answers.compare ? this.latencyText(this.answers.compare) : "(Settings: side by side)",
     };
