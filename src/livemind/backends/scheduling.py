@@ -15,7 +15,7 @@ with few cores eight typists' background calls would slow everyone's answers. A
 - **shedding**: a prefill that would have to wait behind ``prewarm_waiting`` others is
   refused at once (:class:`Deferred`): a prefill that is late is worth nothing;
 - **admission**: :meth:`CallScheduler.overloaded` says whether the answers waiting and
-  running would take longer than ``answer_budget_s`` to clear (mean answer time so far),
+  running would take longer than ``answer_budget_s`` to clear (at recent answer times),
   for a server to refuse new sessions instead of slowing everyone down.
 
 The scheduler is plain asyncio state (one event loop); :mod:`livemind.backends.priority`
@@ -47,6 +47,7 @@ __all__ = [
 
 
 _MAX_WAITING_USERS = 4096  # a bound on remembered Enters (each is only a priority hint)
+_ANSWER_TIME_WEIGHT = 0.2  # of the latest answer in the moving average of answer times
 
 
 class Priority(IntEnum):
@@ -159,8 +160,7 @@ class CallScheduler:
         self._seq = itertools.count()
         self._waiting: list[Ticket] = []
         self._running: list[Ticket] = []
-        self._answer_s: float | None = None  # running mean of answer durations
-        self._answers_done = 0
+        self._answer_s: float | None = None  # recent answer duration (moving average)
         self._waiting_users: set[str] = set()  # sessions whose user pressed Enter
         self.counts: Counter[str] = Counter()
 
@@ -176,8 +176,9 @@ class CallScheduler:
         return self.waiting(Priority.ANSWER) + self.running(Priority.ANSWER)
 
     def answer_backlog_s(self) -> float:
-        """Seconds the answers waiting and running would take to clear, at the mean
-        answer time so far over ``slots`` (0 before the first answer has ended)."""
+        """Seconds the answers waiting and running would take to clear: their number
+        times the recent answer time (a moving average) over ``slots`` (0 before the
+        first answer has ended)."""
         if self._answer_s is None:
             return 0.0
         return self._answers_active() * self._answer_s / self.policy.slots
@@ -243,11 +244,10 @@ class CallScheduler:
         self._running.remove(ticket)
         if ticket.answer_call and ticket.session_key is not None:
             self._waiting_users.discard(ticket.session_key)  # the user has the answer
-        if ticket.priority is Priority.ANSWER and ticket.started_s is not None:
+        if ticket.answer_call and ticket.started_s is not None:
             took = self._clock() - ticket.started_s
-            self._answers_done += 1
-            mean = self._answer_s or 0.0
-            self._answer_s = mean + (took - mean) / self._answers_done
+            mean = took if self._answer_s is None else self._answer_s
+            self._answer_s = mean + _ANSWER_TIME_WEIGHT * (took - mean)
         self._dispatch()
 
     def _may_start(self, ticket: Ticket) -> bool:
