@@ -63,12 +63,16 @@ class TypistStats:
 REFUSED_RETRY_S = 2.0
 
 
-async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) -> TypistStats:
-    """One typist until ``until``; a session refused as overloaded is tried again."""
+async def typist(
+    url: str, seed: int, cpm: float, think_s: float, until: float, settings: dict | None = None
+) -> TypistStats:
+    """One typist until ``until``; a session refused as overloaded is tried again.
+    ``settings``: sent as ``session.update`` first (e.g. a control without background
+    calls: ``{"mode": "output-only", "prewarm": false}``)."""
     rng = random.Random(seed)
     stats = TypistStats()
     while time.monotonic() < until:
-        if await _session(url, rng, stats, 60.0 / cpm, think_s, until):
+        if await _session(url, rng, stats, 60.0 / cpm, think_s, until, settings or {}):
             break
         stats.refused += 1
         await asyncio.sleep(REFUSED_RETRY_S)
@@ -76,13 +80,23 @@ async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) 
 
 
 async def _session(
-    url: str, rng: random.Random, stats: TypistStats, key_s: float, think_s: float, until: float
+    url: str,
+    rng: random.Random,
+    stats: TypistStats,
+    key_s: float,
+    think_s: float,
+    until: float,
+    settings: dict,
 ) -> bool:
     """Type questions in one session until ``until``; False if it was refused at once."""
     async with websockets.connect(url, max_size=2**22) as ws:
         first_event = json.loads(await ws.recv())
         if first_event["type"] == "error" and first_event.get("code") == "overloaded":
             return False
+        if settings:
+            await ws.send(json.dumps({"type": "session.update", "session": settings}))
+            while json.loads(await ws.recv())["type"] != "session.updated":
+                pass
         events: asyncio.Queue[dict] = asyncio.Queue()
         notes = 0
 
@@ -158,7 +172,10 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
     t0 = time.monotonic()
     until = t0 + args.duration
     results = await asyncio.gather(
-        *(typist(url, args.seed + k, args.cpm, args.think_s, until) for k in range(n)),
+        *(
+            typist(url, args.seed + k, args.cpm, args.think_s, until, args.session_settings)
+            for k in range(n)
+        ),
         return_exceptions=True,
     )
     wall = time.monotonic() - t0
@@ -255,9 +272,16 @@ def main() -> int:
         help="comma-separated server scheduling modes (priority, off), one server each, "
         "every typist count run on each in turn (default priority; ignored with --url)",
     )
+    p.add_argument(
+        "--session",
+        default="{}",
+        help="session settings (JSON) each typist sends first, e.g. the control without "
+        'background calls: \'{"mode": "output-only", "prewarm": false}\'',
+    )
     add_server_arguments(p)
     p.add_argument("--json", default=None, help="append results to this JSON-lines file")
     args = p.parse_args()
+    args.session_settings = json.loads(args.session)
     args.typist_counts = [int(x) for x in args.typists.split(",")]
     modes = [m.strip() for m in args.scheduling.split(",") if m.strip()]
     if not modes or set(modes) - {"priority", "off"}:
@@ -275,6 +299,8 @@ def main() -> int:
                 result.update(
                     model=args.model, cpm=args.cpm, duration_s=args.duration, scheduling=mode
                 )
+                if args.session_settings:
+                    result["session"] = args.session_settings
                 print(json.dumps(result), flush=True)
                 if args.json:
                     with open(args.json, "a") as f:
