@@ -171,13 +171,14 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
     cpu0 = cpu_seconds(pid) if pid else None
     t0 = time.monotonic()
     until = t0 + args.duration
-    results = await asyncio.gather(
-        *(
-            typist(url, args.seed + k, args.cpm, args.think_s, until, args.session_settings)
-            for k in range(n)
-        ),
-        return_exceptions=True,
-    )
+
+    async def arrive(k: int) -> TypistStats:  # typist k arrives k/n of the ramp later
+        await asyncio.sleep(args.ramp_s * k / n)
+        return await typist(
+            url, args.seed + k, args.cpm, args.think_s, until, args.session_settings
+        )
+
+    results = await asyncio.gather(*(arrive(k) for k in range(n)), return_exceptions=True)
     wall = time.monotonic() - t0
     stats = [r for r in results if isinstance(r, TypistStats)]
     crashed = [repr(r) for r in results if not isinstance(r, TypistStats)]
@@ -271,6 +272,12 @@ def main() -> int:
         default="priority",
         help="comma-separated server scheduling modes (priority, off), one server each, "
         "every typist count run on each in turn (default priority; ignored with --url)",
+    )
+    p.add_argument(
+        "--ramp-s",
+        type=float,
+        default=0.0,
+        help="typists arrive one by one over this many seconds (default 0: all at once)",
     )
     p.add_argument(
         "--session",

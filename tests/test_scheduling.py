@@ -179,6 +179,26 @@ async def test_the_answer_backlog_drives_overload() -> None:
     assert not sched.overloaded()
 
 
+async def test_slow_answers_under_way_mean_overload_and_an_idle_engine_never_does() -> None:
+    now = [0.0]
+    sched = CallScheduler(SchedulingPolicy(slots=4, answer_budget_s=5.0), clock=lambda: now[0])
+    slow = await sched.acquire(A)
+    now[0] = 9.0
+    sched.release(slow)  # an answer took 9 s: over the budget
+    assert not sched.overloaded()  # but nothing is under way now
+    running = await sched.acquire(A)
+    assert sched.overloaded()  # answers under way, and they have been slow
+    now[0] = 10.0
+    sched.release(running)  # 1 s: the moving average falls, but slowly
+    for _ in range(12):
+        quick = await sched.acquire(A)
+        now[0] += 1.0
+        sched.release(quick)
+    held = await sched.acquire(A)
+    assert not sched.overloaded()  # recent answers are quick again
+    sched.release(held)
+
+
 def _request(stage: Stage) -> Request:
     return Request([{"role": "user", "content": "q"}], max_tokens=50, stage=stage)
 

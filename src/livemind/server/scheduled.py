@@ -21,7 +21,8 @@ class Scheduling:
     scheduler; for comparisons). ``background``: notes and prefills at once per engine
     (0: half its slots, at least one); ``beside_answers``: of those, how many may go on
     while an answer waits or runs; ``answer_budget_s``: refuse new sessions with
-    ``overloaded`` while the answers queued would take longer than this to clear (0: never).
+    ``overloaded`` while answers are under way and recent ones took longer than this, or
+    the queued ones would take that long to clear (0: never).
     """
 
     enabled: bool = True
