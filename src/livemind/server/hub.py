@@ -50,7 +50,7 @@ class SessionHub:
         self._closing: set[asyncio.Task[None]] = set()
 
     def _check_room(self, client: str) -> None:
-        """HubError when an engine is overloaded (its answer backlog is over budget), when
+        """HubError when an engine is overloaded (its answers slower than the budget), when
         live sessions and running completions fill ``max_sessions``, or this client's
         share of them."""
         limits = self.limits
