@@ -11,13 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from livemind.backends.base import Request, Stage
+from livemind.backends.openai_http import OpenAIBackend
 from livemind.backends.priority import PriorityBackend
 from livemind.backends.scheduling import CallScheduler, Priority, SchedulingPolicy
 from livemind.config import SessionConfig
 from livemind.server.app import create_app
 from livemind.server.guard import SitePolicy
 from livemind.server.hub import HubError, SessionHub
-from livemind.server.scheduled import Scheduling
+from livemind.server.metrics import Metrics
+from livemind.server.scheduled import Scheduling, scheduled
 from livemind.session import LiveSession
 from scripted_backend import ScriptedBackend, is_inference_request
 
@@ -101,9 +103,9 @@ async def test_the_hub_refuses_new_sessions_while_answers_are_over_budget() -> N
     hub = SessionHub(PriorityBackend(ScriptedBackend(script), scheduler))
     first = await scheduler.acquire(Priority.ANSWER)
     now[0] = 2.0
-    scheduler.release(first)  # answers take 2 s here
-    hub.open("127.0.0.1")  # one answer running would clear in 2 s: fine
+    scheduler.release(first, completed=True)  # answers take 2 s here
     running = await scheduler.acquire(Priority.ANSWER)
+    hub.open("127.0.0.1")  # one answer under way, 2 s each: within the budget
     queued = asyncio.create_task(scheduler.acquire(Priority.ANSWER))
     await asyncio.sleep(0)
     with pytest.raises(HubError) as err:
@@ -145,3 +147,22 @@ def test_the_policy_follows_the_engines_slots() -> None:
     assert Scheduling().policy(8).background == 4
     with pytest.raises(ValueError):
         Scheduling(answer_budget_s=-1)
+
+
+def test_metrics_label_both_engines_of_a_collaborative_server_in_one_family() -> None:
+    site = SitePolicy.for_bind("127.0.0.1", allow_hosts=["testserver"])
+    small = ScriptedBackend(script, model="small")
+    app = create_app(ScriptedBackend(script), output_backend=small, site=site)
+    with TestClient(app) as client:
+        text = client.get("/metrics").text
+    assert text.count("# TYPE livemind_calls_waiting gauge") == 1
+    assert 'livemind_calls_waiting{engine="output",priority="answer"} 0.0' in text
+    assert 'livemind_calls_waiting{engine="main",priority="answer"} 0.0' in text
+
+
+def test_a_url_engine_other_than_llama_cpp_schedules_itself() -> None:
+    metrics = Metrics()
+    vllm = OpenAIBackend("http://127.0.0.1:9/v1", model="m", prewarm_mode="vllm")
+    assert scheduled(vllm, None, metrics, "main") is vllm
+    llama = OpenAIBackend("http://127.0.0.1:9/v1", model="m", prewarm_mode="llama")
+    assert isinstance(scheduled(llama, None, metrics, "main"), PriorityBackend)

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from livemind.backends.base import Request, Stage
+from livemind.backends.base import Delta, Request, Stage
 from livemind.backends.openai_http import OpenAIBackend
 from livemind.backends.priority import PriorityBackend
 from livemind.backends.scheduling import (
@@ -131,7 +131,10 @@ async def test_enter_turns_a_sessions_own_calls_into_answers() -> None:
     mine = await answer  # the answer call of the waiting user, ahead of the note
     assert mine.answer_call and not theirs.done()
     sched.release(other_answer)
-    sched.release(mine)  # the user has the answer: the session's calls are background again
+    assert (later := await sched.acquire(N, "mine")).priority is A  # still waiting
+    sched.release(later)
+    sched.release(mine)
+    sched.user_waiting("mine", waiting=False)  # the answer is there
     sched.release(await theirs)
     assert (await sched.acquire(N, "mine")).priority is N
 
@@ -168,7 +171,7 @@ async def test_the_answer_backlog_drives_overload() -> None:
     assert not sched.overloaded()  # nothing measured yet
     first = await sched.acquire(A)
     now[0] = 2.0
-    sched.release(first)  # answers take 2 s
+    sched.release(first, completed=True)  # answers take 2 s
     held = await sched.acquire(A)
     queued = [asyncio.create_task(sched.acquire(A)) for _ in range(2)]
     await asyncio.sleep(0)
@@ -184,16 +187,19 @@ async def test_slow_answers_under_way_mean_overload_and_an_idle_engine_never_doe
     sched = CallScheduler(SchedulingPolicy(slots=4, answer_budget_s=5.0), clock=lambda: now[0])
     slow = await sched.acquire(A)
     now[0] = 9.0
-    sched.release(slow)  # an answer took 9 s: over the budget
+    sched.release(slow, completed=True)  # an answer took 9 s: over the budget
     assert not sched.overloaded()  # but nothing is under way now
     running = await sched.acquire(A)
     assert sched.overloaded()  # answers under way, and they have been slow
     now[0] = 10.0
-    sched.release(running)  # 1 s: the moving average falls, but slowly
+    sched.release(running, completed=True)  # 1 s: the moving average falls, but slowly
     for _ in range(12):
         quick = await sched.acquire(A)
         now[0] += 1.0
-        sched.release(quick)
+        sched.release(quick, completed=True)
+    dropped = await sched.acquire(A)
+    now[0] += 60.0
+    sched.release(dropped)  # a cancelled answer: its time says nothing about the engine
     held = await sched.acquire(A)
     assert not sched.overloaded()  # recent answers are quick again
     sched.release(held)
@@ -240,3 +246,27 @@ async def test_cancelling_a_background_call_is_a_cancellation_not_a_deferral() -
     with pytest.raises(asyncio.CancelledError):
         await note
     assert engine.cancelled == 1 and backend.scheduler.running() == 0
+
+
+async def test_a_second_cancellation_while_the_engine_stops_still_waits_for_it() -> None:
+    class SlowToStop(ScriptedBackend):
+        stopped = 0
+
+        async def stream(self, request):  # type: ignore[no-untyped-def,override]
+            try:
+                await asyncio.sleep(1.0)  # a long prefill: the cancellations land in it
+                yield Delta("x")
+            finally:
+                await asyncio.sleep(0.05)  # the engine takes a while to stop
+                self.stopped += 1
+
+    engine = SlowToStop(["unused"])
+    backend = PriorityBackend(engine)
+    note = asyncio.create_task(_drain(backend, Stage.INFERENCE))
+    await asyncio.sleep(0.03)
+    note.cancel()
+    await asyncio.sleep(0.01)
+    note.cancel()  # again, while the engine is still stopping
+    with pytest.raises(asyncio.CancelledError):
+        await note
+    assert engine.stopped == 1 and backend.scheduler.running() == 0

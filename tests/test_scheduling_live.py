@@ -1,8 +1,8 @@
-"""Answers first on a real engine: three sessions on smollm2-135m (two slots) behind one
-priority scheduler. While two users type, the third presses Enter: the first call to
-reach the engine after that is the answer, though notes were queued before it; the
-running note is stopped (``inference.deferred``), no note or prefill runs beside the
-answer, and the typists' notes go on afterwards."""
+"""Answers first on a real engine: three typing sessions on smollm2-135m (two slots)
+behind one priority scheduler, and another user's answer asked for while they type. The
+answer runs before the notes and prefills queued before it, the running note is stopped
+(``inference.deferred``), no note or prefill runs beside the answer, and the typists'
+notes go on afterwards, each session answering its own question in the end."""
 
 from __future__ import annotations
 
@@ -92,11 +92,10 @@ async def test_an_answer_overtakes_queued_notes_and_stops_the_running_one(llama_
     scheduler = TracingScheduler(SchedulingPolicy.for_slots(2))  # one background call at once
     shared = PriorityBackend(log, scheduler, owns_inner=False)
     notes = SessionConfig(min_len=3, notes="free", inference_max_tokens=32, prewarm=True)
-    typists = [LiveSession(shared, notes) for _ in range(2)]
+    typists = [LiveSession(shared, notes) for _ in range(3)]
     events: list[Event] = []
     for typist in typists:
         typist.on(events.append)
-    asker = LiveSession(shared, SessionConfig(mode="baseline", answer_max_tokens=12))
     stop = asyncio.Event()
     tasks = [asyncio.create_task(keep_typing(t, STORY, stop)) for t in typists]
     try:
@@ -110,9 +109,12 @@ async def test_an_answer_overtakes_queued_notes_and_stops_the_running_one(llama_
         else:
             pytest.fail("the typists never had a note running and a call waiting")
         stop.set()  # the typists rest: their queued calls stay queued, none is edited away
-        asker.set_text(QUESTION)
-        answer = await asker.commit()
-        assert answer.text.strip()
+        # another user's answer, asked for in this very step (no await between the check
+        # above and its place in the queue)
+        answer = await shared.complete(
+            Request([{"role": "user", "content": QUESTION}], max_tokens=12, stage=Stage.OUTPUT)
+        )
+        assert answer[0].strip()
         # the answer was asked for while a note or prefill waited, and went first
         assert scheduler.waiting_at_answer[0] >= 1
         seq = next(s for s, p in scheduler.admitted if p is Priority.ANSWER)
@@ -123,9 +125,9 @@ async def test_an_answer_overtakes_queued_notes_and_stops_the_running_one(llama_
             await asyncio.sleep(0.01)
         else:
             pytest.fail(f"no queued call was overtaken: {scheduler.admitted}")
-        (answer_call,) = [c for c in log.calls if c[0] == Stage.BASELINE]
+        (answer_call,) = [c for c in log.calls if c[0] == Stage.OUTPUT]
         start, end = answer_call[1], answer_call[2]
-        beside = [c for c in log.calls if c[0] != Stage.BASELINE and start < c[1] < end]
+        beside = [c for c in log.calls if c[0] != Stage.OUTPUT and start < c[1] < end]
         assert not beside  # nothing of the typists started while the answer ran
         deferred = [e for e in events if e.type == "inference.deferred"]
         deferred += [e for e in events if e.type == "prewarm.deferred"]
@@ -145,6 +147,5 @@ async def test_an_answer_overtakes_queued_notes_and_stops_the_running_one(llama_
         typist.set_text(QUESTION)
         assert (await typist.commit()).text.strip()
         await typist.aclose()
-    await asker.aclose()
     assert not [e for e in events if e.type == "error"]
     assert scheduler.running() == 0 and scheduler.waiting() == 0

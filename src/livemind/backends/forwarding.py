@@ -67,8 +67,8 @@ class ForwardingBackend(Backend):
     async def reset_cache(self) -> None:
         await self.inner.reset_cache()
 
-    def user_waiting(self, session_key: str) -> None:
-        self.inner.user_waiting(session_key)
+    def user_waiting(self, session_key: str, waiting: bool = True) -> None:
+        self.inner.user_waiting(session_key, waiting)
 
     async def aclose(self) -> None:
         if self.owns_inner:

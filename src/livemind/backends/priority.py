@@ -1,8 +1,9 @@
 """A backend wrapper that runs every call through a :class:`CallScheduler`.
 
-:class:`PriorityBackend` is what the server, the CLI and the bench put in front of an
-engine: all sessions on that engine share its scheduler, so an answer overtakes the notes
-and prefills queued for it and stops those running (:mod:`livemind.backends.scheduling`).
+:class:`PriorityBackend` is what the server (and the bench, with several sessions at
+once) puts in front of an engine: all sessions on that engine share its scheduler, so an
+answer overtakes the notes and prefills queued for it and stops those running
+(:mod:`livemind.backends.scheduling`).
 A background call stopped or refused that way raises :class:`Deferred` (a
 ``BackendError`` with code ``deferred``), which the session takes as "plan it again
 later", not as a failure.
@@ -43,6 +44,7 @@ class PriorityBackend(ForwardingBackend):
 
     async def stream(self, request: Request) -> AsyncGenerator[Delta, None]:
         ticket = await self.scheduler.acquire(priority_of(request.stage), request.session_key)
+        completed = False
         try:
             inner = cast(AsyncGenerator[Delta, None], self.inner.stream(request))
             async with contextlib.aclosing(inner) as deltas:
@@ -50,26 +52,32 @@ class PriorityBackend(ForwardingBackend):
                     try:
                         delta = await _unless_preempted(anext(deltas), ticket)
                     except StopAsyncIteration:
+                        completed = True
                         return
                     yield delta
         finally:
-            self.scheduler.release(ticket)
+            self.scheduler.release(ticket, completed)
 
-    def user_waiting(self, session_key: str) -> None:
-        self.scheduler.user_waiting(session_key)
-        super().user_waiting(session_key)
+    def user_waiting(self, session_key: str, waiting: bool = True) -> None:
+        self.scheduler.user_waiting(session_key, waiting)
+        super().user_waiting(session_key, waiting)
 
     async def prewarm(self, request: Request) -> Usage | None:
         ticket = await self.scheduler.acquire(Priority.PREWARM, request.session_key)
+        completed = False
         try:
-            return await _unless_preempted(self.inner.prewarm(request), ticket)
+            usage = await _unless_preempted(self.inner.prewarm(request), ticket)
+            completed = True
+            return usage
         finally:
-            self.scheduler.release(ticket)
+            self.scheduler.release(ticket, completed)
 
 
 async def _unless_preempted(step: Awaitable[T], ticket: Ticket) -> T:
     """Await ``step``, or cancel it and raise :class:`Deferred` if ``ticket`` is
-    preempted first (an answer call is never preempted, so it awaits directly)."""
+    preempted first (an answer call is never preempted, so it awaits directly). However
+    often the caller is cancelled meanwhile, ``step`` has ended before this returns or
+    raises (an engine stream is never closed while it runs)."""
     if not ticket.background:
         return await step
     if ticket.preempted.is_set():
@@ -77,17 +85,24 @@ async def _unless_preempted(step: Awaitable[T], ticket: Ticket) -> T:
         raise _preempted(ticket)
     task = asyncio.ensure_future(step)
     stop = asyncio.ensure_future(ticket.preempted.wait())
+    cancelled = False
     try:
         await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-        if not task.done():  # preempted, or our own caller was cancelled
-            task.cancel()
-            await asyncio.wait({task})  # the engine call has stopped before we go on
-            current = asyncio.current_task()
-            if ticket.preempted.is_set() and not (current and current.cancelling()):
-                _consume(task)
-                raise _preempted(ticket)
+    except asyncio.CancelledError:
+        cancelled = True
+    stop.cancel()
+    if not task.done():  # preempted, or our caller was cancelled
+        task.cancel()
+        while not task.done():
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:
+                cancelled = True
+    if cancelled:
+        _consume(task)
+        raise asyncio.CancelledError
+    if task.cancelled():  # stopped for an answer
+        raise _preempted(ticket)
     return task.result()
 
 

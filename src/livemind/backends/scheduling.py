@@ -140,6 +140,7 @@ class Ticket:
     granted: asyncio.Future[None]
     session_key: str | None = None
     answer_call: bool = False  # asked for as an answer (not promoted to one)
+    asked_s: float = 0.0  # when the call asked for its turn (scheduler clock)
     preempted: asyncio.Event = field(default_factory=asyncio.Event)
     started_s: float | None = None
 
@@ -203,7 +204,9 @@ class CallScheduler:
         answer_call = priority is Priority.ANSWER
         if session_key is not None and session_key in self._waiting_users:
             priority = Priority.ANSWER
-        ticket = Ticket(priority, next(self._seq), loop.create_future(), session_key, answer_call)
+        ticket = Ticket(
+            priority, next(self._seq), loop.create_future(), session_key, answer_call, self._clock()
+        )
         if (
             priority is Priority.PREWARM
             and not self._may_start(ticket)
@@ -227,29 +230,42 @@ class CallScheduler:
             raise
         return ticket
 
-    def user_waiting(self, session_key: str) -> None:
-        """``session_key``'s user pressed Enter: its queued and running calls (a final
-        look at the question, say) become answers, no longer preempted, and so do its
-        calls until its answer call ends."""
-        if len(self._waiting_users) >= _MAX_WAITING_USERS:  # sessions that never answered
+    def user_waiting(self, session_key: str, waiting: bool = True) -> None:
+        """``session_key``'s user pressed Enter (``waiting``): its queued and running
+        calls (a final look at the question, say) become answers, no longer preempted,
+        and so do its new calls, until the same call with ``waiting=False`` (the answer
+        is there, or the user gave up). Other sessions' background calls beyond the
+        bound stop, as for any answer."""
+        if not waiting:
+            self._waiting_users.discard(session_key)
+            return
+        if len(self._waiting_users) >= _MAX_WAITING_USERS:  # a safety bound only
             self._waiting_users.clear()
         self._waiting_users.add(session_key)
+        promoted = False
         for ticket in (*self._waiting, *self._running):
-            if ticket.session_key == session_key and ticket.background:
+            if (
+                ticket.session_key == session_key
+                and ticket.background
+                and not ticket.preempted.is_set()  # already stopping: too late
+            ):
                 ticket.priority = Priority.ANSWER
                 self.counts["promoted"] += 1
-        self._waiting.sort(key=lambda t: (t.priority, t.seq))
-        self._dispatch()
+                promoted = True
+        if promoted:
+            self._waiting.sort(key=lambda t: (t.priority, t.seq))
+            self._preempt()
+            self._dispatch()
 
-    def release(self, ticket: Ticket) -> None:
-        """The call has ended (in any way): free its place and admit the next ones."""
+    def release(self, ticket: Ticket, completed: bool = False) -> None:
+        """The call has ended (in any way): free its place and admit the next ones.
+        ``completed``: an answer call that ran to its end, whose time from asking to
+        ending feeds the recent answer time (cancelled ones would bias it)."""
         if ticket not in self._running:
             return
         self._running.remove(ticket)
-        if ticket.answer_call and ticket.session_key is not None:
-            self._waiting_users.discard(ticket.session_key)  # the user has the answer
-        if ticket.answer_call and ticket.started_s is not None:
-            took = self._clock() - ticket.started_s
+        if completed and ticket.answer_call:
+            took = self._clock() - ticket.asked_s
             mean = took if self._answer_s is None else self._answer_s
             self._answer_s = mean + _ANSWER_TIME_WEIGHT * (took - mean)
         self._dispatch()

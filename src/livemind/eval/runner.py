@@ -202,7 +202,7 @@ async def run_one(
         ttft_s=None if typed.ttft_s is None else round(typed.ttft_s, 4),
         overhead_s=round(typed.overhead_s, 4),
         busy_s=round(typed.answer.busy_s, 4),
-        inference_calls=len(typed.answer.calls),
+        inference_calls=sum("deferred" not in c.extra for c in typed.answer.calls),
         final_prompt_tokens=out.prompt_tokens,
         final_cached_tokens=out.cached_tokens,
         final_evaluated_tokens=out.evaluated_tokens,
@@ -282,8 +282,10 @@ async def run_bench(
         if opts.sessions == 1:
             for question, config in todo:
                 await run(question, config)
-        else:
-            await asyncio.gather(*(run(q, c) for q, c in todo))
+        else:  # a failure stops them all before the file closes
+            async with asyncio.TaskGroup() as group:
+                for question, config in todo:
+                    group.create_task(run(question, config))
     return len(todo)
 
 

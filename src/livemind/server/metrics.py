@@ -54,6 +54,7 @@ class Metrics:
     """
 
     def __init__(self) -> None:
+        self._schedulers: _SchedulerCollector | None = None
         self.registry = reg = CollectorRegistry()
         ProcessCollector(registry=reg)
         PlatformCollector(registry=reg)
@@ -90,7 +91,10 @@ class Metrics:
 
     def watch(self, scheduler: CallScheduler, engine: str) -> None:
         """Report ``scheduler``'s queue and deferrals under the label ``engine``."""
-        self.registry.register(_SchedulerCollector(scheduler, engine))
+        if self._schedulers is None:  # one collector for every engine: one family each
+            self._schedulers = _SchedulerCollector()
+            self.registry.register(self._schedulers)
+        self._schedulers.engines.append((engine, scheduler))
 
     def error(self, code: str) -> None:
         self.errors.labels(code=code).inc()
@@ -111,15 +115,14 @@ class Metrics:
 
 
 class _SchedulerCollector(Collector):
-    """One engine's scheduler as metrics, read at each scrape: calls waiting and running
-    per priority, the answer backlog, and background calls deferred (preempted or shed)."""
+    """The engines' schedulers as metrics, read at each scrape: calls waiting and running
+    per priority, the answer backlog, and background calls deferred (preempted or shed),
+    each labelled with its engine (``main``, ``output``)."""
 
-    def __init__(self, scheduler: CallScheduler, engine: str) -> None:
-        self.scheduler = scheduler
-        self.engine = engine
+    def __init__(self) -> None:
+        self.engines: list[tuple[str, CallScheduler]] = []
 
     def collect(self) -> Iterator[Metric]:
-        sched, engine = self.scheduler, self.engine
         waiting = GaugeMetricFamily(
             "livemind_calls_waiting", "Calls waiting for the engine", labels=["engine", "priority"]
         )
@@ -128,24 +131,26 @@ class _SchedulerCollector(Collector):
             "Calls the scheduler let run now",
             labels=["engine", "priority"],
         )
-        for priority in Priority:
-            name = priority.name.lower()
-            waiting.add_metric([engine, name], sched.waiting(priority))
-            running.add_metric([engine, name], sched.running(priority))
         backlog = GaugeMetricFamily(
             "livemind_answer_backlog_seconds",
             "Seconds the answers waiting and running would take to clear",
             labels=["engine"],
         )
-        backlog.add_metric([engine], sched.answer_backlog_s())
         deferred = CounterMetricFamily(
             "livemind_background_deferred",
             "Notes and prefills put behind answers (preempted: stopped; shed: skipped)",
             labels=["engine", "stage", "reason"],
         )
-        for stage in ("inference", "prewarm"):
-            for reason in ("preempted", "shed"):
-                deferred.add_metric([engine, stage, reason], sched.counts[f"{stage}.{reason}"])
+        for engine, sched in self.engines:
+            for priority in Priority:
+                name = priority.name.lower()
+                waiting.add_metric([engine, name], sched.waiting(priority))
+                running.add_metric([engine, name], sched.running(priority))
+            backlog.add_metric([engine], sched.answer_backlog_s())
+            for stage in ("inference", "prewarm"):
+                for reason in ("preempted", "shed"):
+                    count = sched.counts[f"{stage}.{reason}"]
+                    deferred.add_metric([engine, stage, reason], count)
         yield from (waiting, running, backlog, deferred)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livemind.backends.base import Backend
+from livemind.backends.forwarding import innermost
 from livemind.backends.priority import PriorityBackend
 from livemind.backends.scheduling import CallScheduler, SchedulingPolicy
 from livemind.server.metrics import Metrics
@@ -51,14 +52,25 @@ def scheduled(
     backend: Backend, scheduling: Scheduling | None, metrics: Metrics, engine: str
 ) -> Backend:
     """``backend`` behind its own scheduler, reported in ``metrics`` as ``engine``
-    (``backend`` itself when scheduling is off). The wrapper does not own ``backend``."""
+    (``backend`` itself when scheduling is off or the engine schedules itself). The
+    wrapper does not own ``backend``."""
     scheduling = scheduling or Scheduling()
-    if not scheduling.enabled:
+    if not scheduling.enabled or schedules_itself(backend):
         return backend
     policy = scheduling.policy(backend.capabilities.slots)
     wrapped = PriorityBackend(backend, CallScheduler(policy), owns_inner=False)
     metrics.watch(wrapped.scheduler, engine)
     return wrapped
+
+
+def schedules_itself(backend: Backend) -> bool:
+    """A URL engine that is not llama.cpp (vLLM, SGLang, a router, OpenAI): it batches
+    far more requests than a slot count says; livemind leaves the scheduling to it
+    (``--engine-priority`` passes each call's priority on)."""
+    from livemind.backends.openai_http import OpenAIBackend
+
+    inner = innermost(backend)
+    return isinstance(inner, OpenAIBackend) and inner.resolved_prewarm_mode != "llama"
 
 
 def overloaded(*backends: Backend | None) -> bool:
