@@ -5,8 +5,9 @@ default), pauses, presses Enter, waits for the answer, and starts the next quest
 until the time is up. Reports per run: answers, p50/p95 latency (Enter -> complete answer,
 measured by the client), median TTFT, inference calls started / merged (read several
 segments at once) / cancelled / deferred for other users' answers, notes kept per
-answered question, prefills deferred, sessions refused as ``overloaded`` (such a typist
-tries again 2 s later), errors, and the server's CPU use.
+answered question, prefills deferred, sessions refused at once (``overloaded``, or
+``too_many_sessions`` past the server's ``--max-sessions``; such a typist tries again 2 s
+later), errors, and the server's CPU use.
 
     .venv/bin/python benchmarks/server_load.py --typists 1,4,8 --duration 120 \\
         --model smollm2-135m --json benchmarks/server-load.json
@@ -56,17 +57,20 @@ class TypistStats:
     cancelled: int = 0
     deferred: int = 0  # inference calls put behind other users' answers
     prewarms_deferred: int = 0
-    refused: int = 0  # sessions refused as overloaded
+    refused: int = 0  # sessions refused at once (REFUSALS)
     errors: list[str] = field(default_factory=list)
 
 
 REFUSED_RETRY_S = 2.0
+# a new session refused at once: the engine is behind on answers, or the server holds its
+# --max-sessions already; the typist tries again
+REFUSALS = frozenset({"overloaded", "too_many_sessions"})
 
 
 async def typist(
     url: str, seed: int, cpm: float, think_s: float, until: float, settings: dict | None = None
 ) -> TypistStats:
-    """One typist until ``until``; a session refused as overloaded is tried again.
+    """One typist until ``until``; a session refused at once is tried again.
     ``settings``: sent as ``session.update`` first (e.g. a control without background
     calls: ``{"mode": "output-only", "prewarm": false}``)."""
     rng = random.Random(seed)
@@ -91,7 +95,7 @@ async def _session(
     """Type questions in one session until ``until``; False if it was refused at once."""
     async with websockets.connect(url, max_size=2**22) as ws:
         first_event = json.loads(await ws.recv())
-        if first_event["type"] == "error" and first_event.get("code") == "overloaded":
+        if first_event["type"] == "error" and first_event.get("code") in REFUSALS:
             return False
         if settings:
             await ws.send(json.dumps({"type": "session.update", "session": settings}))
