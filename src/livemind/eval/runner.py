@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from livemind.backends.base import Backend, BackendError, Request, Stage
+from livemind.clock import SessionClock
 from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
@@ -138,12 +139,14 @@ async def run_one(
         answer_max_tokens=opts.answer_max_tokens,
         inference_max_tokens=opts.inference_max_tokens,
     )
-    infer_log = RecordingBackend(infer)
-    answer_log = infer_log if answer is infer else RecordingBackend(answer)
+    clock = SessionClock()
+    infer_log = RecordingBackend(infer, clock.now)
+    answer_log = infer_log if answer is infer else RecordingBackend(answer, clock.now)
     session = LiveSession(
         infer_log,
         scfg,
         output_backend=None if answer is infer else answer_log,
+        clock=clock,
     )
     rng = random.Random(opts.seed * 1_000_003 + zlib.crc32(question.qid.encode()))
     typo = rng.random() < opts.typo_rate
@@ -202,6 +205,7 @@ async def run_one(
         answer_tokens=out.completion_tokens,
         limit_s=round(evaluated / rates.prefill + out.completion_tokens / rates.decode, 4),
         final_unseen_tokens=await _unseen(answer_log),
+        last_key_unseen_tokens=await _unseen(answer_log, before=typed.last_key_s),
         answer_mode=got.answer_mode,
         answer_finish=out.finish_reason,
         think_s=opts.think_s,
@@ -215,15 +219,17 @@ async def run_one(
     ).to_dict()
 
 
-async def _unseen(log: RecordingBackend) -> int | None:
-    """Tokens of the answer prompt no earlier call of this run had sent (None: the
-    backend cannot tokenize, or the answer call is missing)."""
+async def _unseen(log: RecordingBackend, before: float | None = None) -> int | None:
+    """Tokens of the answer prompt no earlier call of this run had sent (``before``: no
+    call that began before that time; None: the backend cannot tokenize, or the answer
+    call is missing)."""
     server = llama_server(log)
     if server is None or not log.sent:
         return None
+    earlier = log.sent[:-1] if before is None else log.sent_before(before)
     tokenizer = ChatTokenizer(*server)
     try:
-        return await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
+        return await unseen_tokens(tokenizer, log.sent[-1], earlier)
     except Exception:  # noqa: BLE001 - accounting must never fail a benchmark record
         return None
     finally:

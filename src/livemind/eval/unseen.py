@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import httpx
@@ -25,14 +26,22 @@ Sent = tuple[list[Message], str]  # (prompt messages, reply text)
 
 class RecordingBackend(ForwardingBackend):
     """Forwards every call to ``inner``; ``sent`` logs (messages, reply) in completion
-    order (prewarms with an empty reply). It does not own ``inner``."""
+    order (prewarms with an empty reply), and ``started`` when each of them began, on
+    ``clock``. It does not own ``inner``."""
 
-    def __init__(self, inner: Backend) -> None:
+    def __init__(self, inner: Backend, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(inner, owns_inner=False)
+        self.clock = clock
         self.sent: list[Sent] = []
+        self.started: list[float] = []
+
+    def sent_before(self, t: float) -> list[Sent]:
+        """The logged calls that began before ``t``."""
+        return [s for s, began in zip(self.sent, self.started, strict=True) if began < t]
 
     async def stream(self, request: Request) -> AsyncGenerator[Delta, None]:
         parts: list[str] = []
+        began = self.clock()
         try:
             async with contextlib.aclosing(super().stream(request)) as deltas:
                 async for delta in deltas:
@@ -40,12 +49,15 @@ class RecordingBackend(ForwardingBackend):
                     yield delta
         finally:
             self.sent.append((list(request.messages), "".join(parts)))
+            self.started.append(began)
 
     async def prewarm(self, request: Request) -> Usage | None:
+        began = self.clock()
         try:
             return await super().prewarm(request)
         finally:  # a cancelled prewarm was sent too (the engine may have cached it)
             self.sent.append((list(request.messages), ""))
+            self.started.append(began)
 
 
 def llama_server(backend: Backend) -> tuple[str, str | None] | None:
