@@ -80,23 +80,53 @@ def _interpolate(xs: tuple[int, ...], factors: tuple[float, ...], x: float) -> f
     return 1 / per_token
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What a limit needs from one record: the answer prompt's length, the tokens to
+    prefill after the point the limit counts from, the answer's length, the rates."""
+
+    prompt: float
+    to_prefill: float
+    answer: float
+    prefill: float
+    decode: float
+
+    @classmethod
+    def read(cls, record: dict[str, Any], to_prefill_key: str) -> _Answer | None:
+        """None when a field is missing or a rate is not positive."""
+        try:
+            values = [
+                float(record[key])
+                for key in (
+                    "final_prompt_tokens",
+                    to_prefill_key,
+                    "answer_tokens",
+                    "prefill_rate",
+                    "decode_rate",
+                )
+            ]
+        except (KeyError, TypeError, ValueError):
+            return None
+        answer = cls(*values)
+        return answer if answer.prefill > 0 and answer.decode > 0 else None
+
+    def seconds(self, rates: ContextRates | None, head_start_s: float = 0.0) -> float:
+        """Prefill (less ``head_start_s``, never below zero) at the rate for the middle of
+        the prefilled tokens, then the decode at the rate for the middle of the answer."""
+        fp = fd = 1.0
+        if rates is not None:
+            fp = rates.factors(self.prompt - self.to_prefill / 2)[0]
+            fd = rates.factors(self.prompt + self.answer / 2)[1]
+        prefill_s = self.to_prefill / (self.prefill * fp)
+        return max(0.0, prefill_s - head_start_s) + self.answer / (self.decode * fd)
+
+
 def context_limit_s(record: dict[str, Any], rates: ContextRates) -> float | None:
     """The record's physical limit with its rates slowed to its context: the answer
     prompt's evaluated tokens prefilled at the rate for that prompt's length, the answer
     decoded at the rate halfway through it. None when a field is missing."""
-    try:
-        prompt = float(record["final_prompt_tokens"])
-        evaluated = float(record["final_evaluated_tokens"])
-        answer = float(record["answer_tokens"])
-        prefill = float(record["prefill_rate"])
-        decode = float(record["decode_rate"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if prefill <= 0 or decode <= 0:
-        return None
-    fp, _ = rates.factors(prompt - evaluated / 2)
-    _, fd = rates.factors(prompt + answer / 2)
-    return evaluated / (prefill * fp) + answer / (decode * fd)
+    answer = _Answer.read(record, "final_evaluated_tokens")
+    return None if answer is None else answer.seconds(rates)
 
 
 def last_key_limit_s(record: dict[str, Any], rates: ContextRates | None = None) -> float | None:
@@ -104,19 +134,7 @@ def last_key_limit_s(record: dict[str, Any], rates: ContextRates | None = None) 
     arrived would need: the answer prompt's tokens not sent before the last key, minus
     what the pause before Enter prefilled of them, then the answer's decode (at the
     context's speed with ``rates``). None for records without ``last_key_unseen_tokens``."""
-    try:
-        burst = float(record["last_key_unseen_tokens"])
-        prompt = float(record["final_prompt_tokens"])
-        answer = float(record["answer_tokens"])
-        prefill = float(record["prefill_rate"])
-        decode = float(record["decode_rate"])
-        think = float(record.get("think_s") or 0.0)
-    except (KeyError, TypeError, ValueError):
+    answer = _Answer.read(record, "last_key_unseen_tokens")
+    if answer is None:
         return None
-    if prefill <= 0 or decode <= 0:
-        return None
-    fp = fd = 1.0
-    if rates is not None:
-        fp = rates.factors(prompt - burst / 2)[0]
-        fd = rates.factors(prompt + answer / 2)[1]
-    return max(0.0, burst / (prefill * fp) - think) + answer / (decode * fd)
+    return answer.seconds(rates, head_start_s=float(record.get("think_s") or 0.0))
