@@ -27,7 +27,7 @@ from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.notes_check import check_notes
 from livemind.eval.records import BenchRecord
-from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
+from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, shared_prefixes
 from livemind.session import LiveSession, SessionError
 from livemind.typist import Typist, type_and_commit
 
@@ -188,6 +188,7 @@ async def run_one(
         record.notes_checked, record.notes_right = check_notes(got.actions, question.known_values)
     extracted = extract_answer(typed.answer.text, question.kind, len(question.options))
     evaluated = out.evaluated_tokens if out.evaluated_tokens is not None else out.prompt_tokens
+    unseen = await _unseen(answer_log, typed.last_key_s)
     return replace(
         record,
         extracted=extracted,
@@ -204,8 +205,8 @@ async def run_one(
         final_evaluated_tokens=out.evaluated_tokens,
         answer_tokens=out.completion_tokens,
         limit_s=round(evaluated / rates.prefill + out.completion_tokens / rates.decode, 4),
-        final_unseen_tokens=await _unseen(answer_log),
-        last_key_unseen_tokens=await _unseen(answer_log, before=typed.last_key_s),
+        final_unseen_tokens=unseen[0],
+        last_key_unseen_tokens=unseen[1],
         answer_mode=got.answer_mode,
         answer_finish=out.finish_reason,
         think_s=opts.think_s,
@@ -219,19 +220,21 @@ async def run_one(
     ).to_dict()
 
 
-async def _unseen(log: RecordingBackend, before: float | None = None) -> int | None:
-    """Tokens of the answer prompt no earlier call of this run had sent (``before``: no
-    call that began before that time; None: the backend cannot tokenize, or the answer
-    call is missing)."""
+async def _unseen(log: RecordingBackend, last_key_s: float) -> tuple[int | None, int | None]:
+    """Tokens of the answer prompt no earlier call of this run had sent, and those no call
+    that began before ``last_key_s`` had sent (None: the backend cannot tokenize, or the
+    answer call is missing)."""
     server = llama_server(log)
     if server is None or not log.sent:
-        return None
-    earlier = log.sent[:-1] if before is None else log.sent_before(before)
+        return None, None
+    earlier = log.sent[:-1]
     tokenizer = ChatTokenizer(*server)
     try:
-        return await unseen_tokens(tokenizer, log.sent[-1], earlier)
+        total, shared = await shared_prefixes(tokenizer, log.sent[-1], earlier)
+        before = [n for n, began in zip(shared, log.started, strict=False) if began < last_key_s]
+        return total - max(shared, default=0), total - max(before, default=0)
     except Exception:  # noqa: BLE001 - accounting must never fail a benchmark record
-        return None
+        return None, None
     finally:
         await tokenizer.aclose()
 

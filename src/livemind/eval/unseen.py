@@ -96,12 +96,21 @@ class ChatTokenizer:
         await self._client.aclose()
 
 
+async def shared_prefixes(
+    tokenizer: ChatTokenizer, final: Sent, earlier: list[Sent]
+) -> tuple[int, list[int]]:
+    """The token count of ``final``'s prompt, and for each ``earlier`` call the length of
+    the token prefix its prompt + reply shares with it (each prompt tokenized once)."""
+    target = await tokenizer.tokens(final[0])
+    shared = []
+    for messages, reply in earlier:
+        seen = await tokenizer.tokens(messages, reply)
+        shared.append(len(os.path.commonprefix([target, seen])))
+    return len(target), shared
+
+
 async def unseen_tokens(tokenizer: ChatTokenizer, final: Sent, earlier: list[Sent]) -> int:
     """Tokens of ``final``'s prompt not covered by the longest prefix shared with any
     ``earlier`` call's prompt + reply."""
-    target = await tokenizer.tokens(final[0])
-    best = 0
-    for messages, reply in earlier:
-        seen = await tokenizer.tokens(messages, reply)
-        best = max(best, len(os.path.commonprefix([target, seen])))
-    return len(target) - best
+    total, shared = await shared_prefixes(tokenizer, final, earlier)
+    return total - max(shared, default=0)
