@@ -11,6 +11,8 @@ accuracy, latency and limit per source dataset; then how far back the notes reac
 ``--context-rates`` adds the latency over the limit recomputed with the engine's speed at
 each answer's context length; records that count the tokens no call was sent before the
 last key also get the latency over the limit from that key (``eval.physical_limit``).
+Last, every such ratio relative to the baseline's own on the same question (the
+machine's slowing during the run divided out).
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from pathlib import Path
 
 from livemind.eval.by_length import LENGTH_BINS, length_bin
 from livemind.eval.note_reach import Reach, note_reaches
-from livemind.eval.physical_limit import ContextRates, context_limit_s, last_key_limit_s
+from livemind.eval.physical_limit import (
+    ContextRates,
+    context_limit_s,
+    last_key_limit_s,
+    over_baseline_ratio,
+)
 from livemind.eval.record_reading import Record, median_or_none, nums
 from livemind.eval.selection import add_selection_arguments, answered_by_config
 
@@ -145,6 +152,39 @@ def source_table(by_config: dict[str, list[Record]], columns: list[LimitColumn])
             print("| " + " | ".join(cells) + " |")
 
 
+def baseline_relative_table(
+    by_config: dict[str, list[Record]], columns: list[LimitColumn], rates: ContextRates | None
+) -> None:
+    """Per configuration and source: each latency ÷ limit column divided, question by
+    question, by the baseline's latency ÷ its own limit (at context with ``rates``): the
+    machine's drift during the run factored out."""
+    baseline = by_config.get("baseline")
+    if not baseline:
+        return
+    ref: LimitColumn = (
+        ("limit", lambda r: r.get("limit_s"))
+        if rates is None
+        else ("limit at context", lambda r: context_limit_s(r, rates))
+    )
+    print(f"Relative to the baseline's own latency ÷ {ref[0]} on the same question (medians):")
+    print()
+    head = ["config", "source", "n", *(h for h, _ in columns)]
+    print("| " + " | ".join(head) + " |")
+    print("| --- " * len(head) + "|")
+    for config, recs in by_config.items():
+        if config == "baseline":
+            continue
+        sources: dict[str, list[Record]] = defaultdict(list)
+        for r in recs:
+            sources[str(r.get("dataset"))].append(r)
+        for source, rs in [*sorted(sources.items()), ("all", recs)]:
+            cells = [f"`{config}`", source]
+            ratios = [over_baseline_ratio(rs, baseline, lim, ref[1]) for _, lim in columns]
+            cells.append(str(max((len(x) for x in ratios), default=0)))
+            cells += [_fmt(median_or_none(x), ".2f", "×") for x in ratios]
+            print("| " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_selection_arguments(parser)
@@ -168,6 +208,8 @@ def main() -> None:
         print(row(config, "all", recs, columns))
     print()
     source_table(by_config, columns)
+    print()
+    baseline_relative_table(by_config, columns, rates)
     print()
     reach_table(by_config)
 

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from livemind.eval.physical_limit import ContextRates, context_limit_s, last_key_limit_s
+from livemind.eval.physical_limit import (
+    ContextRates,
+    context_limit_s,
+    last_key_limit_s,
+    over_baseline_ratio,
+)
 
 PROBE = {
     "calibration": {"prefill": 50.0, "decode": 10.0},
@@ -87,3 +92,22 @@ def test_from_the_last_key_the_pause_absorbs_part_of_the_burst() -> None:
     assert (
         last_key_limit_s({k: v for k, v in record.items() if k != "last_key_unseen_tokens"}) is None
     )
+
+
+def test_over_baseline_divides_out_the_baselines_own_ratio_per_question() -> None:
+    def limit(r: dict) -> float | None:
+        return r.get("lim")
+
+    baseline = [
+        {"qid": "a", "latency_s": 30.0, "lim": 20.0},  # the machine ran 1.5x slow here
+        {"qid": "b", "latency_s": 10.0, "lim": 10.0},
+        {"qid": "c", "latency_s": None, "lim": 10.0},  # no latency: no pair
+    ]
+    rows = [
+        {"qid": "a", "latency_s": 3.0, "lim": 1.0},
+        {"qid": "b", "latency_s": 2.0, "lim": 1.0},
+        {"qid": "c", "latency_s": 2.0, "lim": 1.0},
+        {"qid": "d", "latency_s": 2.0, "lim": 1.0},  # no baseline
+        {"qid": "b", "latency_s": 2.0, "lim": None},  # no limit
+    ]
+    assert over_baseline_ratio(rows, baseline, limit, limit) == [2.0, 2.0]

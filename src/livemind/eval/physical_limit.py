@@ -14,12 +14,18 @@ on a short calibration prompt by ``runner.measure_rates``).
   before Enter absorbs part of it. ``limit_s`` counts only what was never sent at Enter,
   and so charges nothing for a prefill that began in the pause and was still running at
   Enter, which the answer then waits for.
+
+Both still take the machine's speed from the run's start. A machine that slows down
+during a long run (another tenant, heat) puts every row above its limit; the baseline
+shows by how much, as its latency over its own limit on the same question, run next to
+the others. :func:`over_baseline_ratio` divides that out, question by question.
 """
 
 from __future__ import annotations
 
 import json
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +144,29 @@ def last_key_limit_s(record: dict[str, Any], rates: ContextRates | None = None) 
     if answer is None:
         return None
     return answer.seconds(rates, head_start_s=float(record.get("think_s") or 0.0))
+
+
+Limit = Callable[[dict[str, Any]], float | None]
+
+
+def over_baseline_ratio(
+    records: Iterable[dict[str, Any]],
+    baseline: Iterable[dict[str, Any]],
+    limit: Limit,
+    baseline_limit: Limit,
+) -> list[float]:
+    """For each question in both: (latency ÷ ``limit``) ÷ (the baseline record's latency ÷
+    ``baseline_limit``), matched by ``qid``; questions missing a latency or a limit on
+    either side are left out. 1.0: as close to its limit as the baseline was to its own."""
+    base: dict[str, float] = {}
+    for b in baseline:
+        lim = baseline_limit(b)
+        if b.get("latency_s") is not None and lim:
+            base[str(b["qid"])] = float(b["latency_s"]) / lim
+    ratios = []
+    for r in records:
+        lim = limit(r)
+        ref = base.get(str(r.get("qid")))
+        if ref and r.get("latency_s") is not None and lim:
+            ratios.append(float(r["latency_s"]) / lim / ref)
+    return ratios
