@@ -27,7 +27,7 @@ from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.notes_check import check_notes
 from livemind.eval.records import BenchRecord
-from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, shared_prefixes
+from livemind.eval.unseen import RecordingBackend, engine_tokenizer, shared_prefixes
 from livemind.session import LiveSession, SessionError
 from livemind.typist import Typist, type_and_commit
 
@@ -224,11 +224,9 @@ async def _unseen(log: RecordingBackend, last_key_s: float) -> tuple[int | None,
     """Tokens of the answer prompt no earlier call of this run had sent, and those no call
     that began before ``last_key_s`` had sent (None: the backend cannot tokenize, or the
     answer call is missing)."""
-    server = llama_server(log)
-    if server is None or not log.sent:
+    if not log.sent or (tokenizer := engine_tokenizer(log)) is None:
         return None, None
     earlier = log.sent[:-1]
-    tokenizer = ChatTokenizer(*server)
     try:
         total, shared = await shared_prefixes(tokenizer, log.sent[-1], earlier)
         before = [n for n, began in zip(shared, log.started, strict=False) if began < last_key_s]

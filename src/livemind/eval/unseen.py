@@ -3,9 +3,10 @@
 :class:`RecordingBackend` wraps a backend for one evaluation run and logs every prompt it
 was sent (and the reply it produced). :func:`unseen_tokens` then tokenizes the answer
 prompt with the engine's own chat template and tokenizer (llama.cpp's ``/apply-template``
-and ``/tokenize``) and subtracts the longest token prefix it shares with any earlier
-call's prompt + reply: what remains had to be evaluated after Enter however good the
-cache, so the answer call's ``evaluated_tokens`` should come close to it.
+and ``/tokenize``, or vLLM's chat ``/tokenize``: :func:`engine_tokenizer`) and subtracts
+the longest token prefix it shares with any earlier call's prompt + reply: what remains
+had to be evaluated after Enter however good the cache, so the answer call's
+``evaluated_tokens`` should come close to it (on vLLM, up to one cache block more).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import os
 import time
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -73,10 +74,16 @@ def llama_server(backend: Backend) -> tuple[str, str | None] | None:
     return None
 
 
-class ChatTokenizer:
-    """Token ids of chat prompts, from a llama.cpp server's own template and tokenizer."""
+class Tokenizer(Protocol):
+    """Token ids of a chat prompt as one engine renders and tokenizes it."""
 
-    def __init__(self, root_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
+    async def tokens(self, messages: list[Message], reply: str = "") -> list[int]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Poster:
+    def __init__(self, root_url: str, api_key: str | None, timeout: float) -> None:
         self.root_url = root_url.rstrip("/")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
         self._client = httpx.AsyncClient(timeout=timeout, headers=headers)
@@ -86,18 +93,64 @@ class ChatTokenizer:
         resp.raise_for_status()
         return resp.json()
 
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class ChatTokenizer(_Poster):
+    """Token ids of chat prompts, from a llama.cpp server's own template and tokenizer."""
+
+    def __init__(self, root_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
+        super().__init__(root_url, api_key, timeout)
+
     async def tokens(self, messages: list[Message], reply: str = "") -> list[int]:
         """The tokens of ``messages`` as the chat template renders them, then ``reply``."""
         prompt = (await self._post("/apply-template", {"messages": messages}))["prompt"]
         body = {"content": prompt + reply, "add_special": False, "parse_special": True}
         return list((await self._post("/tokenize", body))["tokens"])
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+
+class VllmChatTokenizer(_Poster):
+    """Token ids of chat prompts from a vLLM server's chat ``/tokenize`` (its template and
+    tokenizer): the prompt with the generation prompt; with a reply, the reply as an
+    assistant message left open (``continue_final_message``), as the engine saw it."""
+
+    def __init__(
+        self, root_url: str, model: str, api_key: str | None = None, timeout: float = 30.0
+    ) -> None:
+        super().__init__(root_url, api_key, timeout)
+        self.model = model
+
+    async def tokens(self, messages: list[Message], reply: str = "") -> list[int]:
+        body: dict[str, Any] = {"model": self.model, "add_special_tokens": False}
+        if reply:
+            reply_message: Message = {"role": "assistant", "content": reply}
+            body |= {
+                "messages": [*messages, reply_message],
+                "add_generation_prompt": False,
+                "continue_final_message": True,
+            }
+        else:
+            body |= {"messages": messages, "add_generation_prompt": True}
+        return list((await self._post("/tokenize", body))["tokens"])
+
+
+def engine_tokenizer(backend: Backend) -> Tokenizer | None:
+    """The tokenizer of the engine behind ``backend``: a llama.cpp server's, or a vLLM
+    server's (an HTTP backend in ``"vllm"`` prewarm mode, pointed at one worker or at a
+    router that passes ``/tokenize`` on); ``None`` for anything else."""
+    from livemind.backends.openai_http import OpenAIBackend
+
+    if (server := llama_server(backend)) is not None:
+        return ChatTokenizer(*server)
+    inner = innermost(backend)
+    if isinstance(inner, OpenAIBackend) and inner.resolved_prewarm_mode == "vllm":
+        return VllmChatTokenizer(inner.root_url, inner.model, inner.api_key)
+    return None
 
 
 async def shared_prefixes(
-    tokenizer: ChatTokenizer, final: Sent, earlier: list[Sent]
+    tokenizer: Tokenizer, final: Sent, earlier: list[Sent]
 ) -> tuple[int, list[int]]:
     """The token count of ``final``'s prompt, and for each ``earlier`` call the length of
     the token prefix its prompt + reply shares with it (each prompt tokenized once)."""
@@ -109,7 +162,7 @@ async def shared_prefixes(
     return len(target), shared
 
 
-async def unseen_tokens(tokenizer: ChatTokenizer, final: Sent, earlier: list[Sent]) -> int:
+async def unseen_tokens(tokenizer: Tokenizer, final: Sent, earlier: list[Sent]) -> int:
     """Tokens of ``final``'s prompt not covered by the longest prefix shared with any
     ``earlier`` call's prompt + reply."""
     total, shared = await shared_prefixes(tokenizer, final, earlier)
