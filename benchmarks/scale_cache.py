@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
 import sys
 from collections import defaultdict
@@ -39,7 +38,16 @@ from livemind.eval.datasets import load_dataset  # noqa: E402
 from livemind.eval.questions import Question  # noqa: E402
 from livemind.eval.runner import BenchOptions, measure_rates, run_one  # noqa: E402
 from livemind.typist import Typist  # noqa: E402
-from scale.cluster import Cluster, Proc, cluster, free_port, start_router, wait_ready  # noqa: E402
+from scale.cluster import (  # noqa: E402
+    Cluster,
+    Proc,
+    cluster,
+    free_port,
+    received_ids,
+    session_of,
+    start_router,
+    wait_ready,
+)
 
 CONFIG = "livemind+prewarm+keep"
 BLOCK = 32  # the workers' --block-size: vLLM caches whole blocks only
@@ -56,10 +64,9 @@ def sessions_per_worker_count(workers: Sequence[Proc], offsets: Sequence[int]) -
     """For each session key logged after ``offsets`` (characters into each worker's log),
     the number of workers that served it."""
     found: dict[str, set[int]] = defaultdict(set)
-    pattern = re.compile(r"Received request chatcmpl-(\S+?):")
     for i, (w, start) in enumerate(zip(workers, offsets, strict=True)):
-        for rid in pattern.findall(w.log_text()[start:]):
-            if (key := rid.rsplit("-", 2)[0]) != "lm":  # "lm": calls without a session
+        for rid in received_ids(w.log_text()[start:]):
+            if (key := session_of(rid)) != "lm":  # "lm": calls without a session
                 found[key].add(i)
     return [len(s) for s in found.values()]
 

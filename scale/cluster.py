@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,6 +35,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALE_ENV = ROOT / ".venv-scale"
 MODEL_DIR = SCALE_ENV / "models" / "smollm2-135m"
 SERVED_NAME = "smollm2-135m"
+
+
+_RECEIVED = re.compile(r"Received request chatcmpl-(\S+?):")
+
+
+def received_ids(log_text: str) -> list[str]:
+    """Request ids in a vLLM worker's log (``--enable-log-requests``), in order."""
+    return _RECEIVED.findall(log_text)
+
+
+def session_of(request_id: str) -> str:
+    """The session key in livemind's ``<session>-<tag>-<n>`` request id."""
+    return request_id.rsplit("-", 2)[0]
 
 
 def free_port() -> int:

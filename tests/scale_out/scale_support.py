@@ -5,27 +5,20 @@ vLLM logs ``Received request chatcmpl-<that id>``), and a ``livemind serve`` sub
 from __future__ import annotations
 
 import contextlib
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from scale.cluster import Proc, free_port, wait_ready
-
-_RECEIVED = re.compile(r"Received request chatcmpl-(\S+?):")
+from scale.cluster import Proc, free_port, session_of, wait_ready
+from scale.cluster import received_ids as ids_in_log
 
 RouterFactory = Callable[..., Proc]  # (policy, worker_urls, kind="vllm-router") -> router
 
 
 def received_ids(worker: Proc) -> list[str]:
     """Request ids in the order ``worker`` logged them."""
-    return _RECEIVED.findall(worker.log_text())
-
-
-def session_of(request_id: str) -> str:
-    """The session key in ``<session>-<tag>-<n>``."""
-    return request_id.rsplit("-", 2)[0]
+    return ids_in_log(worker.log_text())
 
 
 def served_by(workers: Iterable[Proc], keys: Iterable[str]) -> dict[str, set[int]]:
