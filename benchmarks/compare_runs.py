@@ -1,7 +1,8 @@
 """Two bench runs of the same configurations (e.g. the code before and after a change),
 side by side per configuration on the questions both answered: accuracy with the paired
 difference and its 95 % CI, median latency, median TTFT and median latency / physical
-limit (the ratio is what compares across runs: absolute times drift between runs), and on
+limit (the ratio is what compares across runs: absolute times drift between runs), the
+median prompt tokens evaluated at Enter, answers with no answer found in them, and on
 how many questions the engine did exactly the same work (the same inference and prewarm
 calls, the same prompt tokens evaluated and cached at Enter): timing noise cannot change
 those, a change of behaviour does.
@@ -39,6 +40,14 @@ def median_of(records: list[Record], key: str) -> str:
     return "–" if median is None else f"{median:.2f}"
 
 
+EVALUATED = "final_evaluated_tokens"  # prompt tokens the answer call evaluated at Enter
+
+
+def unextracted(records: list[Record]) -> int:
+    """Answers from which no answer could be extracted (e.g. no option letter)."""
+    return sum(r.get("extracted") is None and r.get("error") is None for r in records)
+
+
 def ratio_median(records: list[Record]) -> str:
     ratios = [
         lat / lim
@@ -56,9 +65,10 @@ def main() -> None:
     before, after = by_config(load_records([args.before])), by_config(load_records([args.after]))
     print(
         "| config | n | accuracy before → after | paired diff [95 % CI] "
-        "| median latency s | median TTFT s | latency / limit | same work |"
+        "| median latency s | median TTFT s | latency / limit | evaluated at Enter "
+        "| no answer found | same work |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for config in sorted(set(before) & set(after)):
         shared = sorted(set(before[config]) & set(after[config]))
         b = [before[config][q] for q in shared]
@@ -75,6 +85,8 @@ def main() -> None:
             f"| {median_of(b, 'latency_s')} → {median_of(a, 'latency_s')} "
             f"| {median_of(b, 'ttft_s')} → {median_of(a, 'ttft_s')} "
             f"| {ratio_median(b)} → {ratio_median(a)} "
+            f"| {median_of(b, EVALUATED)} → {median_of(a, EVALUATED)} "
+            f"| {unextracted(b)} → {unextracted(a)} "
             f"| {sum(same_work(x, y) for x, y in zip(b, a, strict=True))}/{n} |"
         )
 

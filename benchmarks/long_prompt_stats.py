@@ -2,20 +2,34 @@
 work (inference calls, calls per minute of typing, prewarm calls), whether the cache kept
 up (answer-prompt tokens evaluated at Enter against those never sent, the wait for a call
 still running at Enter) and the answer's latency against its physical limit; then
-accuracy per source dataset; then how far back the notes reach (``eval.note_reach``),
-with the farthest-reaching notes as examples.
+accuracy, latency and limit per source dataset; then how far back the notes reach
+(``eval.note_reach``), with the farthest-reaching notes as examples.
 
-    .venv/bin/python benchmarks/long_prompt_stats.py benchmarks/runs/long-qwen1.5b.jsonl --common
+    .venv/bin/python benchmarks/long_prompt_stats.py benchmarks/runs/long-qwen1.5b.jsonl --common \
+        --context-rates benchmarks/runs/context-rates-qwen1.5b.json
+
+``--context-rates`` adds the latency over the limit recomputed with the engine's speed at
+each answer's context length; records that count the tokens no call was sent before the
+last key also get the latency over the limit from that key (``eval.physical_limit``).
+Last, every such ratio relative to the baseline's own on the same question (the
+machine's slowing during the run divided out).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from livemind.eval.by_length import LENGTH_BINS, length_bin
 from livemind.eval.note_reach import Reach, note_reaches
+from livemind.eval.physical_limit import (
+    ContextRates,
+    context_limit_s,
+    last_key_limit_s,
+    over_baseline_ratio,
+)
 from livemind.eval.record_reading import Record, median_or_none, nums
 from livemind.eval.selection import add_selection_arguments, answered_by_config
 
@@ -41,18 +55,41 @@ def evaluated_over_unseen(recs: Sequence[Record]) -> float | None:
     return sum(e for e, _ in pairs) / unseen if unseen else None
 
 
-def row(config: str, label: str, recs: Sequence[Record]) -> str:
-    ratio = [
-        float(r["latency_s"]) / float(r["limit_s"])
-        for r in recs
-        if r.get("latency_s") is not None and r.get("limit_s")
-    ]
+LimitColumn = tuple[str, Callable[[Record], float | None]]  # (header, record -> limit)
+
+
+def limit_columns(recs: Sequence[Record], rates: ContextRates | None) -> list[LimitColumn]:
+    """The latency ÷ limit columns: the record's ``limit_s``; at each answer's context
+    length (with ``rates``); from the last key (for records that count its tokens)."""
+    columns: list[LimitColumn] = [("latency / limit", lambda r: r.get("limit_s"))]
+    if rates is not None:
+        columns.append(("… at context", lambda r: context_limit_s(r, rates)))
+    if any(r.get("last_key_unseen_tokens") is not None for r in recs):
+        label = "… from the last key" + ("" if rates is None else ", at context")
+        columns.append((label, lambda r: last_key_limit_s(r, rates)))
+    return columns
+
+
+def over_limit(recs: Sequence[Record], limit: Callable[[Record], float | None]) -> float | None:
+    """Median latency ÷ ``limit(record)`` over the records that have both."""
+    ratios = []
+    for r in recs:
+        if r.get("latency_s") is not None and (lim := limit(r)):
+            ratios.append(float(r["latency_s"]) / float(lim))
+    return median_or_none(ratios)
+
+
+def ratio_cells(recs: Sequence[Record], columns: list[LimitColumn]) -> list[str]:
+    return [_fmt(over_limit(recs, limit), ".2f", "×") for _, limit in columns]
+
+
+def row(config: str, label: str, recs: Sequence[Record], columns: list[LimitColumn]) -> str:
     cells = [
         f"`{config}`",
         label,
         str(len(recs)),
         _fmt(median_or_none(nums(recs, "latency_s")), ".2f", " s"),
-        _fmt(median_or_none(ratio), ".2f", "×"),
+        *ratio_cells(recs, columns),
         _fmt(median_or_none(nums(recs, "inference_calls")), ".0f"),
         _fmt(calls_per_minute(recs)),
         _fmt(median_or_none(nums(recs, "prewarm_calls")), ".0f"),
@@ -98,31 +135,81 @@ def reach_table(by_config: dict[str, list[Record]], examples: int = 3) -> None:
         print(f"  sentence {x.at + 1 - x.reach}: {x.source[:200]!r}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_selection_arguments(parser)
-    args = parser.parse_args()
-    by_config = answered_by_config(args.records, args.configs, args.common)
-    print(
-        "| config | sentences | n | median latency | latency / limit | inference calls | "
-        "calls per typing minute | prewarm calls | evaluated at Enter | evaluated ÷ unseen | "
-        "wait at Enter |"
-    )
-    print("| --- " * 11 + "|")
-    for config, recs in by_config.items():
-        for b, rs in by_bin(recs).items():
-            print(row(config, b, rs))
-        print(row(config, "all", recs))
-    print()
-    print("| config | source | n | accuracy |")
-    print("| --- | --- | --- | --- |")
+def source_table(by_config: dict[str, list[Record]], columns: list[LimitColumn]) -> None:
+    """Per configuration and source dataset: accuracy, median latency, latency ÷ limit."""
+    head = ["config", "source", "n", "accuracy", "median latency", *(h for h, _ in columns)]
+    print("| " + " | ".join(head) + " |")
+    print("| --- " * len(head) + "|")
     for config, recs in by_config.items():
         sources: dict[str, list[Record]] = defaultdict(list)
         for r in recs:
             sources[str(r.get("dataset"))].append(r)
         for source, rs in sorted(sources.items()):
             right = sum(bool(r.get("correct")) for r in rs)
-            print(f"| `{config}` | {source} | {len(rs)} | {100 * right / len(rs):.1f} % |")
+            cells = [f"`{config}`", source, str(len(rs)), f"{100 * right / len(rs):.1f} %"]
+            cells.append(_fmt(median_or_none(nums(rs, "latency_s")), ".2f", " s"))
+            cells += ratio_cells(rs, columns)
+            print("| " + " | ".join(cells) + " |")
+
+
+def baseline_relative_table(
+    by_config: dict[str, list[Record]], columns: list[LimitColumn], rates: ContextRates | None
+) -> None:
+    """Per configuration and source: each latency ÷ limit column divided, question by
+    question, by the baseline's latency ÷ its own limit (at context with ``rates``): the
+    machine's drift during the run factored out."""
+    baseline = by_config.get("baseline")
+    if not baseline:
+        return
+    ref: LimitColumn = (
+        ("limit", lambda r: r.get("limit_s"))
+        if rates is None
+        else ("limit at context", lambda r: context_limit_s(r, rates))
+    )
+    print(f"Relative to the baseline's own latency ÷ {ref[0]} on the same question (medians):")
+    print()
+    head = ["config", "source", "n", *(h for h, _ in columns)]
+    print("| " + " | ".join(head) + " |")
+    print("| --- " * len(head) + "|")
+    for config, recs in by_config.items():
+        if config == "baseline":
+            continue
+        sources: dict[str, list[Record]] = defaultdict(list)
+        for r in recs:
+            sources[str(r.get("dataset"))].append(r)
+        for source, rs in [*sorted(sources.items()), ("all", recs)]:
+            cells = [f"`{config}`", source]
+            ratios = [over_baseline_ratio(rs, baseline, lim, ref[1]) for _, lim in columns]
+            cells.append(str(max((len(x) for x in ratios), default=0)))
+            cells += [_fmt(median_or_none(x), ".2f", "×") for x in ratios]
+            print("| " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_selection_arguments(parser)
+    parser.add_argument(
+        "--context-rates",
+        type=Path,
+        help="benchmarks/context_rate_probe.py --out JSON: add latency ÷ limit at context",
+    )
+    args = parser.parse_args()
+    rates = None if args.context_rates is None else ContextRates.load(args.context_rates)
+    by_config = answered_by_config(args.records, args.configs, args.common)
+    columns = limit_columns([r for rs in by_config.values() for r in rs], rates)
+    head = ["config", "sentences", "n", "median latency", *(h for h, _ in columns)]
+    head += ["inference calls", "calls per typing minute", "prewarm calls"]
+    head += ["evaluated at Enter", "evaluated ÷ unseen", "wait at Enter"]
+    print("| " + " | ".join(head) + " |")
+    print("| --- " * len(head) + "|")
+    for config, recs in by_config.items():
+        for b, rs in by_bin(recs).items():
+            print(row(config, b, rs, columns))
+        print(row(config, "all", recs, columns))
+    print()
+    source_table(by_config, columns)
+    print()
+    baseline_relative_table(by_config, columns, rates)
     print()
     reach_table(by_config)
 

@@ -23,6 +23,7 @@ import pytest
 from livemind.backends._usage import choice_parts, error_from_json, parse_usage
 from livemind.backends.base import BackendError, Request, Stage, Usage
 from livemind.backends.openai_http import OpenAIBackend, split_base_url
+from livemind.backends.transport_http import request_id
 from livemind.calls import CallRecord
 
 
@@ -150,6 +151,7 @@ class Canned:
 
     def __init__(self) -> None:
         self.mode = "ok"
+        self.owner: str | None = None  # the models list's owned_by, when set
         self.requests: list[dict[str, Any]] = []
 
 
@@ -195,9 +197,10 @@ def _handler(state: Canned) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             self._record()
             if self.path == "/v1/models":
-                self._send(
-                    200, json.dumps({"object": "list", "data": [{"id": "canned-model"}]}).encode()
-                )
+                model = {"id": "canned-model"}
+                if state.owner:
+                    model["owned_by"] = state.owner
+                self._send(200, json.dumps({"object": "list", "data": [model]}).encode())
             else:
                 self._send(404, b'{"detail": "Not Found"}')
 
@@ -366,8 +369,18 @@ async def test_headers_body_and_model_lookup(canned_backend: tuple[OpenAIBackend
     # the model is looked up once; no session key -> no affinity header
     await backend.complete(Request(user("again")))
     assert [r["path"] for r in state.requests].count("/v1/models") == 1
-    headers = {k.lower() for k in state.requests[-1]["headers"]}
+    headers = {k.lower(): v for k, v in state.requests[-1]["headers"].items()}
     assert "x-session-id" not in headers
+    # every call names itself: the session key (or "lm"), the transport's tag, a count
+    first = {k.lower(): v for k, v in chat["headers"].items()}["x-request-id"]
+    key, tag, n = first.rsplit("-", 2)
+    assert (key, n) == ("sess-42", "1") and len(tag) == 6
+    assert headers["x-request-id"] == f"lm-{tag}-2"
+
+
+def test_request_id_keeps_header_safe_characters_only() -> None:
+    assert request_id("a b/ü\n" + "x" * 80, "t0", 3) == "a_b___" + "x" * 58 + "-t0-3"
+    assert request_id(None, "t0", 1) == "lm-t0-1"
 
 
 async def test_custom_affinity_header_and_explicit_model(canned: tuple[str, Canned]) -> None:
@@ -393,6 +406,21 @@ async def test_prewarm_auto_off_on_non_llama_server(
     assert backend.resolved_prewarm_mode == "off"
     assert not backend.capabilities.prewarm
     assert not any(r["method"] == "POST" for r in state.requests)
+
+
+@pytest.mark.parametrize("owner", ["vllm", "sglang"])
+async def test_prewarm_auto_recognises_vllm_and_sglang_by_model_owner(
+    canned: tuple[str, Canned], owner: str
+) -> None:
+    url, state = canned
+    state.owner = owner
+    backend = OpenAIBackend(url)
+    try:
+        usage = await backend.prewarm(Request(user("hi")))
+        assert backend.resolved_prewarm_mode == owner
+        assert usage is not None and state.requests[-1]["body"]["max_tokens"] == 1
+    finally:
+        await backend.aclose()
 
 
 async def test_prewarm_vllm_and_sglang_bodies(canned: tuple[str, Canned]) -> None:

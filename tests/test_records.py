@@ -52,8 +52,17 @@ ANSWER = [
 TURN = ["answer_mode", "answer_finish", "think_s", "typing_s", "prewarm_calls", "prewarm_s"]
 SPECULATION = ["speculative", "speculation_saved_s", "speculations_wasted"]
 # the keys as the runner wrote them before BenchRecord, in their order (typing_s since
-# issue 16)
-ANSWERED_GSM = [*HEAD, "notes_checked", "notes_right", *ANSWER, *TURN, *SPECULATION, "error"]
+# issue 16; last_key_unseen_tokens, answered turns only, since its long-prompt analysis)
+ANSWERED_GSM = [
+    *HEAD,
+    "notes_checked",
+    "notes_right",
+    *ANSWER,
+    "last_key_unseen_tokens",
+    *TURN,
+    *SPECULATION,
+    "error",
+]
 FAILED = [*HEAD, *ANSWER, "speculative", "error"]
 
 

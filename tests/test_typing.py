@@ -164,3 +164,24 @@ async def test_virtual_pause_speculation_preempts_only_under_cancel(policy: str)
         assert typed.answer.speculative and typed.latency_s < 0.05
     else:
         assert not typed.answer.speculative and typed.overhead_s > 0.3
+
+
+async def test_the_last_key_time_splits_the_calls_sent_before_it() -> None:
+    # The options arrive with the last key; the 1 s pause lets a call read them before
+    # Enter. RecordingBackend's start times on the session's clock tell those calls apart.
+    from livemind.clock import SessionClock
+    from livemind.eval.unseen import RecordingBackend
+
+    clock = SessionClock()
+    log = RecordingBackend(scripted(0.01), clock.now)
+    session = LiveSession(log, SessionConfig(min_len=3), clock=clock)
+    typed = await type_and_commit(
+        session, TEXT, cpm=600, fast=True, instant_suffix=" (A) 5 (B) 6", think_s=1.0
+    )
+    assert typed.last_key_s - typed.started_s == pytest.approx(typed.typing_s, abs=0.05)
+    assert typed.last_key_s < typed.enter_s
+    before = log.sent_before(typed.last_key_s)
+    assert 0 < len(before) < len(log.sent)
+    assert all("(A) 5" not in str(messages) for messages, _ in before)
+    assert "(A) 5" in str(log.sent[-1][0])  # the answer read the options
+    assert len(log.started) == len(log.sent)

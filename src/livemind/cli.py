@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from livemind.answering import SessionError
 from livemind.backends import open_backend
@@ -65,7 +66,46 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "started with --scheduling-policy priority, or an SGLang server with "
         "--enable-priority-scheduling (default: none)",
     )
+    _add_affinity_option(g)
     _add_ngram_option(g)
+
+
+def _add_affinity_option(g: argparse._ArgumentGroup) -> None:
+    from livemind.backends.openai_http import PREWARM_MODES
+
+    g.add_argument(
+        "--model-name",
+        default=None,
+        metavar="NAME",
+        help="URL model: the model name to send (default: the first id of GET /v1/models; "
+        "name it behind a router whose list does not pass the workers' on)",
+    )
+    g.add_argument(
+        "--prewarm-mode",
+        default="auto",
+        choices=PREWARM_MODES,
+        help="URL model: how to fill the server's prefix cache without generating "
+        "(default auto: llama.cpp, vLLM and SGLang are recognised; see docs/DEPLOY.md)",
+    )
+    g.add_argument(
+        "--affinity-header",
+        default="X-Session-ID",
+        metavar="NAME",
+        help="URL model: the header carrying each conversation's id, for a router that keeps "
+        "a conversation on one replica (default %(default)s; sglang-router's manual policy: "
+        "X-SMG-Routing-Key; 'none': no header)",
+    )
+
+
+def _url_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The URL-model options of ``args`` as :func:`open_backend` keywords."""
+    name = str(args.affinity_header).strip()
+    header = None if name.lower() in ("", "none") else name
+    return {
+        "affinity_header": header,
+        "model_name": args.model_name,
+        "prewarm_mode": args.prewarm_mode,
+    }
 
 
 def _add_session_options(p: argparse.ArgumentParser) -> None:
@@ -161,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="embedded engine slots (default 1: one question at a time)",
     )
+    _add_affinity_option(g)
     _add_ngram_option(g)
     add_bench_arguments(bench)
 
@@ -175,6 +216,7 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
     engine["engine_priority"] = args.engine_priority
     engine.update(_ngram(args), host_cache_mib=args.host_cache_mib)
+    engine.update(_url_options(args))
     backend = open_backend(args.model, progress=progress, **engine)
     out = None
     if args.output_model and args.output_model != args.model:
@@ -209,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from livemind.eval.bench_cli import run_bench_command
 
             engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, **_ngram(args)}
+            engine.update(_url_options(args))
             return run_bench_command(args, engine)
         instruction = ""
         if args.command == "demo" and not args.question:

@@ -102,6 +102,7 @@ class TypedAnswer:
     started_s: float = 0.0  # the session's clock when the typing began (key times count from it)
     enter_s: float = 0.0  # the session's clock at Enter: started_s + typing_s + think_s
     keys: tuple[Keystroke, ...] = ()  # the keystroke plan that was typed
+    last_key_s: float = 0.0  # the session's clock when the last key (and suffix) arrived
 
 
 async def type_and_commit(
@@ -132,6 +133,7 @@ async def type_and_commit(
     enter = started + typing_s + think_s
     if isinstance(clock, SessionClock) and fast:
         await _replay_virtual(session, clock, keys, started)
+        last_key = clock.now()
         session.set_text(text + instant_suffix)
         await _pause_virtual(session, clock, enter)
         overhead = max(0.0, clock.now() - enter)
@@ -143,6 +145,7 @@ async def type_and_commit(
             if on_text is not None:
                 on_text(snapshot)
         await asyncio.sleep(max(0.0, keys[-1][0] - (time.perf_counter() - start)))
+        last_key = clock.now()
         session.set_text(text + instant_suffix)
         await asyncio.sleep(think_s)  # the session's own timer starts any speculation
         overhead = 0.0
@@ -150,7 +153,9 @@ async def type_and_commit(
     overhead += answer.wait_s
     latency = overhead + answer.latency_s - answer.wait_s
     ttft = None if answer.ttft_s is None else overhead + answer.ttft_s - answer.wait_s
-    return TypedAnswer(answer, latency, ttft, overhead, typing_s, started, enter, tuple(keys))
+    return TypedAnswer(
+        answer, latency, ttft, overhead, typing_s, started, enter, tuple(keys), last_key
+    )
 
 
 def _jump(clock: SessionClock, at: float) -> None:

@@ -36,13 +36,18 @@ def open_backend(
     n_threads: int = 2,
     api_key: str | None = None,
     engine_priority: str | None = None,
+    affinity_header: str | None = "X-Session-ID",
+    model_name: str | None = None,
+    prewarm_mode: str = "auto",
     progress: Callable[[int, int], None] | None = None,
     **engine_options: Any,
 ) -> Backend:
     """Open the backend named by ``spec`` (see the module docstring).
 
-    ``engine_options`` go to the embedded engine (e.g. ``host_cache_mib``);
-    ``engine_priority`` (``vllm``, ``sglang``) to a URL backend (request priorities).
+    ``api_key``, ``affinity_header`` (``None``: no header), ``model_name`` (``None``: look
+    it up), ``prewarm_mode`` and ``engine_priority`` (``vllm``, ``sglang``: request
+    priorities) apply to URLs only.
+    ``engine_options`` go to the embedded engine (e.g. ``host_cache_mib``).
     Raises :class:`livemind.models.ModelError` for an unknown preset, a missing file or
     missing weight packages (the message says how to install them).
     """
@@ -55,7 +60,14 @@ def open_backend(
                 "server, start it with its own flag (llama-server --spec-type ...)"
             )
         key = api_key or os.environ.get("LIVEMIND_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        return OpenAIBackend(spec, api_key=key, engine_priority=engine_priority)
+        return OpenAIBackend(
+            spec,
+            model=model_name,
+            api_key=key,
+            affinity_header=affinity_header,
+            prewarm_mode=prewarm_mode,
+            engine_priority=engine_priority,
+        )
     if engine_priority is not None:
         raise ValueError(
             "--engine-priority is for a URL model (vLLM, SGLang); the embedded engine is "

@@ -22,7 +22,9 @@ prompt into the server's prefix cache and generates (almost) nothing:
 - ``"off"``: no prewarm;
 - ``"auto"``: on first need, ``GET {root}/props`` (llama.cpp answers with
   ``default_generation_settings``), then ``GET {root}/slots``: a llama.cpp server gives
-  ``"llama"``, anything else ``"off"``. Until that probe ran, :attr:`capabilities`
+  ``"llama"``; otherwise ``GET {api}/models``: a model ``owned_by`` ``"vllm"`` or
+  ``"sglang"`` gives that mode (also behind a router that passes the list on), anything
+  else ``"off"``. Until that probe ran, :attr:`capabilities`
   optimistically reports ``prewarm=True``; :meth:`OpenAIBackend.prewarm` returns ``None``
   when the probe says no. Call :meth:`OpenAIBackend.probe` to settle it up front.
 
@@ -171,7 +173,7 @@ class OpenAIBackend(ChatBackend):
         if self._mode == "auto" or (self._mode == "llama" and self._slots == 1):
             kind, slots = await self._probe_llama()
             if self._mode == "auto":
-                self._mode = "llama" if kind else "off"
+                self._mode = "llama" if kind else await self._mode_from_owner()
             if slots:
                 self._slots = slots
         if self._slots > 1 and (self.slot_map is None or self.slot_map.n_slots != self._slots):
@@ -189,26 +191,35 @@ class OpenAIBackend(ChatBackend):
             self.context_size = info.n_ctx
         return info.is_llama, info.slots
 
+    async def _mode_from_owner(self) -> str:
+        """``"vllm"`` or ``"sglang"`` when ``/models`` names that engine as the owner
+        (``owned_by``; routers pass the workers' list through), else ``"off"``."""
+        owners = {str(m.get("owned_by", "")).lower() for m in await self._models()}
+        return next((mode for mode in ("vllm", "sglang") if mode in owners), "off")
+
     # ------------------------------------------------------------------ ChatBackend hooks
 
-    async def _before_call(self) -> None:
-        """Look the model up once (``GET {api}/models``) when none was given."""
-        if self._model_resolved:
-            return
-        model = "default"
+    async def _models(self) -> list[dict[str, Any]]:
+        """``GET {api}/models``'s entries (``[]`` when it fails or says nothing usable)."""
         try:
             resp = await self.transport.client().get(
                 self.api_url + "/models", headers=self.transport.headers(None)
             )
             if resp.status_code == 200:
                 data = resp.json().get("data") or []
-                if data and isinstance(data[0], dict) and data[0].get("id"):
-                    model = str(data[0]["id"])
+                return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
         except httpx.TransportError as exc:
             raise unreachable(self.api_url + "/models", exc) from exc
         except (httpx.HTTPError, ValueError, AttributeError):
             pass
-        self.model = model
+        return []
+
+    async def _before_call(self) -> None:
+        """Look the model up once (``GET {api}/models``) when none was given."""
+        if self._model_resolved:
+            return
+        models = await self._models()
+        self.model = str(models[0].get("id") or "default") if models else "default"
         self._model_resolved = True
 
     def _body(self, request: Request) -> dict[str, Any]:

@@ -13,13 +13,20 @@ the event stream, with every failure named as a :class:`BackendError`:
   chunk;
 - connection failures and read timeouts are ``unreachable``; a broken stream is
   ``server_error``; a call longer than ``deadline`` seconds is ``timeout``.
+
+Every call carries ``X-Request-Id: <session key>-<tag>-<n>`` (:func:`request_id`), unique
+per transport: vLLM takes it as the request's id and logs it, routers pass it on, so a
+session's calls can be found in each worker's own log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import re
+import secrets
 import time
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
@@ -31,7 +38,16 @@ from ._usage import error_from_json
 from .base import BackendError
 from .chat_core import ReplyCut, reply_as_chunk
 
-__all__ = ["HttpSseTransport", "unreachable"]
+__all__ = ["HttpSseTransport", "request_id", "unreachable"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def request_id(session_key: str | None, tag: str, n: int) -> str:
+    """``<session key>-<tag>-<n>``: the key with anything but letters, digits and ``_.:-``
+    replaced by ``_`` and cut to 64 characters (``lm`` without a key)."""
+    key = _UNSAFE.sub("_", session_key)[:64] if session_key else "lm"
+    return f"{key}-{tag}-{n}"
 
 
 def unreachable(url: str, exc: BaseException) -> BackendError:
@@ -92,6 +108,8 @@ class HttpSseTransport:
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
+        self._tag = secrets.token_hex(3)  # tells this transport's request ids from others'
+        self._calls = itertools.count(1)
 
     @property
     def where(self) -> str:
@@ -155,6 +173,7 @@ class HttpSseTransport:
                 "bad_request", "the prompt is not valid Unicode (it holds a lone surrogate)"
             ) from None
         headers = {**self.headers(session_key), "Content-Type": "application/json"}
+        headers["X-Request-Id"] = request_id(session_key, self._tag, next(self._calls))
         done = False
         try:
             async with client.stream("POST", url, content=content, headers=headers) as resp:

@@ -65,6 +65,9 @@ class BenchRecord:
     answer_tokens: int = 0
     limit_s: float | None = None  # evaluated tokens at the prefill rate + answer at decode
     final_unseen_tokens: int | None | Unrecorded = None  # answer-prompt tokens never sent
+    # of those, never sent by a call that began before the last key (the options arrive
+    # with it; what a pause before Enter can only partly absorb)
+    last_key_unseen_tokens: int | None | Unrecorded = NOT_RECORDED
     answer_mode: str | Unrecorded = NOT_RECORDED  # short, reason or baseline
     answer_finish: str | None | Unrecorded = NOT_RECORDED  # the engine's finish reason
     think_s: float | Unrecorded = NOT_RECORDED  # pause between the last key and Enter

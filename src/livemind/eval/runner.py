@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from livemind.backends.base import Backend, BackendError, Request, Stage
+from livemind.clock import SessionClock
 from livemind.eval.answers import extract_answer, is_correct
 from livemind.eval.configs import BenchConfig
 from livemind.eval.datasets import Question, sentence_count
 from livemind.eval.notes_check import check_notes
 from livemind.eval.records import BenchRecord
-from livemind.eval.unseen import ChatTokenizer, RecordingBackend, llama_server, unseen_tokens
+from livemind.eval.unseen import RecordingBackend, engine_tokenizer, shared_prefixes
 from livemind.session import LiveSession, SessionError
 from livemind.typist import Typist, type_and_commit
 
@@ -145,12 +146,14 @@ async def run_one(
         answer_max_tokens=opts.answer_max_tokens,
         inference_max_tokens=opts.inference_max_tokens,
     )
-    infer_log = RecordingBackend(infer)
-    answer_log = infer_log if answer is infer else RecordingBackend(answer)
+    clock = SessionClock()
+    infer_log = RecordingBackend(infer, clock.now)
+    answer_log = infer_log if answer is infer else RecordingBackend(answer, clock.now)
     session = LiveSession(
         infer_log,
         scfg,
         output_backend=None if answer is infer else answer_log,
+        clock=clock,
     )
     rng = random.Random(opts.seed * 1_000_003 + zlib.crc32(question.qid.encode()))
     typo = rng.random() < opts.typo_rate
@@ -192,6 +195,7 @@ async def run_one(
         record.notes_checked, record.notes_right = check_notes(got.actions, question.known_values)
     extracted = extract_answer(typed.answer.text, question.kind, len(question.options))
     evaluated = out.evaluated_tokens if out.evaluated_tokens is not None else out.prompt_tokens
+    unseen = await _unseen(answer_log, typed.last_key_s)
     return replace(
         record,
         extracted=extracted,
@@ -208,7 +212,8 @@ async def run_one(
         final_evaluated_tokens=out.evaluated_tokens,
         answer_tokens=out.completion_tokens,
         limit_s=round(evaluated / rates.prefill + out.completion_tokens / rates.decode, 4),
-        final_unseen_tokens=await _unseen(answer_log),
+        final_unseen_tokens=unseen[0],
+        last_key_unseen_tokens=unseen[1],
         answer_mode=got.answer_mode,
         answer_finish=out.finish_reason,
         think_s=opts.think_s,
@@ -222,17 +227,19 @@ async def run_one(
     ).to_dict()
 
 
-async def _unseen(log: RecordingBackend) -> int | None:
-    """Tokens of the answer prompt no earlier call of this run had sent (None: the
-    backend cannot tokenize, or the answer call is missing)."""
-    server = llama_server(log)
-    if server is None or not log.sent:
-        return None
-    tokenizer = ChatTokenizer(*server)
+async def _unseen(log: RecordingBackend, last_key_s: float) -> tuple[int | None, int | None]:
+    """Tokens of the answer prompt no earlier call of this run had sent, and those no call
+    that began before ``last_key_s`` had sent (None: the backend cannot tokenize, or the
+    answer call is missing)."""
+    if not log.sent or (tokenizer := engine_tokenizer(log)) is None:
+        return None, None
+    earlier = log.sent[:-1]
     try:
-        return await unseen_tokens(tokenizer, log.sent[-1], log.sent[:-1])
+        total, shared = await shared_prefixes(tokenizer, log.sent[-1], earlier)
+        before = [n for n, began in zip(shared, log.started, strict=False) if began < last_key_s]
+        return total - max(shared, default=0), total - max(before, default=0)
     except Exception:  # noqa: BLE001 - accounting must never fail a benchmark record
-        return None
+        return None, None
     finally:
         await tokenizer.aclose()
 

@@ -172,6 +172,7 @@ def run_serve(
             ws_max_size=limits.max_message_bytes + 1024,
         )
     )
-    print(f"livemind: serving {backend.model} on http://{args.host}:{args.port}/", flush=True)
+    name = backend.model or args.model  # a URL's model is looked up at the first call
+    print(f"livemind: serving {name} on http://{args.host}:{args.port}/", flush=True)
     server.run()
     return 0
