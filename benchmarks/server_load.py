@@ -52,6 +52,8 @@ class TypistStats:
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
     notes: list[int] = field(default_factory=list)  # notes kept per answered question
+    evaluated: list[int] = field(default_factory=list)  # answer-prompt tokens evaluated
+    written: list[int] = field(default_factory=list)  # answer tokens
     calls: int = 0
     merged: int = 0
     cancelled: int = 0
@@ -151,6 +153,11 @@ async def _session(
                 if event["type"] == "response.done":
                     stats.latencies.append(time.monotonic() - start)
                     stats.notes.append(notes)
+                    usage = event.get("usage") or {}
+                    if usage.get("evaluated_tokens") is not None:
+                        stats.evaluated.append(usage["evaluated_tokens"])
+                    if usage.get("completion_tokens") is not None:
+                        stats.written.append(usage["completion_tokens"])
                     if first is not None:
                         stats.ttfts.append(first)
         finally:
@@ -163,6 +170,12 @@ def quantile(xs: list[float], q: float) -> float | None:
         return None
     xs = sorted(xs)
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
+
+
+def median_of(stats: list[TypistStats], name: str) -> float | None:
+    """The median of one per-answer list over all typists (None if empty)."""
+    xs = [x for s in stats for x in getattr(s, name)]
+    return statistics.median(xs) if xs else None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -202,6 +215,8 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
         "deferred_calls": sum(s.deferred for s in stats),
         "deferred_prewarms": sum(s.prewarms_deferred for s in stats),
         "notes_per_question": round(statistics.fmean(notes), 2) if notes else None,
+        "answer_evaluated_tokens": median_of(stats, "evaluated"),
+        "answer_tokens": median_of(stats, "written"),
         "refused_overloaded": sum(s.refused for s in stats),
         "errors": sum(len(s.errors) for s in stats) + len(crashed),
         "error_codes": sorted({c for s in stats for c in s.errors}) + crashed,
