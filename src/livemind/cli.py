@@ -58,11 +58,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="API key for a URL model (default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)",
     )
-    _add_affinity_option(g)
+    _add_url_options(g)
     _add_ngram_option(g)
 
 
-def _add_affinity_option(g: argparse._ArgumentGroup) -> None:
+def _add_url_options(g: argparse._ArgumentGroup) -> None:
     from livemind.backends.openai_http import PREWARM_MODES
 
     g.add_argument(
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="embedded engine slots (default 1: one question at a time)",
     )
-    _add_affinity_option(g)
+    _add_url_options(g)
     _add_ngram_option(g)
     add_bench_arguments(bench)
 
