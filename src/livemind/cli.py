@@ -66,11 +66,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "started with --scheduling-policy priority, or an SGLang server with "
         "--enable-priority-scheduling (default: none)",
     )
-    _add_affinity_option(g)
+    _add_url_options(g)
     _add_ngram_option(g)
 
 
-def _add_affinity_option(g: argparse._ArgumentGroup) -> None:
+def _add_url_options(g: argparse._ArgumentGroup) -> None:
     from livemind.backends.openai_http import PREWARM_MODES
 
     g.add_argument(
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="embedded engine slots (default 1: one question at a time)",
     )
-    _add_affinity_option(g)
+    _add_url_options(g)
     _add_ngram_option(g)
     add_bench_arguments(bench)
 
