@@ -12,8 +12,9 @@ later), errors, and the server's CPU use.
     .venv/bin/python benchmarks/server_load.py --typists 1,4,8 --duration 120 \\
         --model smollm2-135m --json benchmarks/server-load.json
 
-``--scheduling off,priority`` starts one server per scheduling mode and runs each typist
-count on both, one after the other (before/after the priority scheduler in one run).
+``--scheduling off,priority,control`` starts one server per arm and runs each typist
+count on each, one after the other (before/after the priority scheduler, and plain
+answers with no background calls, in one run).
 Without --url it starts `livemind serve` itself on a free loopback port (and stops it);
 it never binds anything but 127.0.0.1.
 """
@@ -23,28 +24,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import socket
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import websockets
-
-QUESTIONS = [
-    "Mia reads 12 pages a day. Her book has 180 pages. How many days does she need?",
-    "A train leaves at 9:40 and arrives at 11:15. How long is the trip in minutes?",
-    "Sam buys three notebooks at 4 dollars each. He pays with a 20 dollar bill. "
-    "How much change does he get?",
-    "Water boils at 100 degrees Celsius at sea level. What happens at a higher altitude?",
-    "A garden is 8 metres long and 5 metres wide. A path of 1 metre runs around it. "
-    "What is the area of the path?",
-    "Which planet is the largest in the solar system, and how many Earths would fit in it?",
-]
+from load_common import (
+    QUESTIONS,
+    add_server_arguments,
+    check_loopback,
+    cpu_seconds,
+    quantile,
+    start_server,
+)
 
 
 @dataclass
@@ -63,6 +57,12 @@ class TypistStats:
     errors: list[str] = field(default_factory=list)
 
 
+# arm -> (the server's --scheduling, the session settings its typists send first)
+ARMS: dict[str, tuple[str, dict]] = {
+    "priority": ("priority", {}),
+    "off": ("off", {}),
+    "control": ("priority", {"mode": "output-only", "prewarm": False}),
+}
 REFUSED_RETRY_S = 2.0
 # a new session refused at once: the engine is behind on answers, or the server holds its
 # --max-sessions already; the typist tries again
@@ -165,35 +165,24 @@ async def _session(
     return True
 
 
-def quantile(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
-
-
 def median_of(stats: list[TypistStats], name: str) -> float | None:
     """The median of one per-answer list over all typists (None if empty)."""
     xs = [x for s in stats for x in getattr(s, name)]
     return statistics.median(xs) if xs else None
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields_ = f.read().rsplit(")", 1)[1].split()
-    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) -> dict:
+async def run_load(
+    url: str, n: int, args: argparse.Namespace, pid: int | None, settings: dict
+) -> dict:
+    """``n`` typists against ``url`` for ``args.duration`` seconds, each sending
+    ``settings`` first; the run's figures as one JSON-able dict."""
     cpu0 = cpu_seconds(pid) if pid else None
     t0 = time.monotonic()
     until = t0 + args.duration
 
     async def arrive(k: int) -> TypistStats:  # typist k arrives k/n of the ramp later
         await asyncio.sleep(args.ramp_s * k / n)
-        return await typist(
-            url, args.seed + k, args.cpm, args.think_s, until, args.session_settings
-        )
+        return await typist(url, args.seed + k, args.cpm, args.think_s, until, settings)
 
     results = await asyncio.gather(*(arrive(k) for k in range(n)), return_exceptions=True)
     wall = time.monotonic() - t0
@@ -226,57 +215,6 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(
-    args: argparse.Namespace, extra: tuple[str, ...] = ()
-) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "livemind.cli",
-        "serve",
-        "--model",
-        args.model,
-        "--port",
-        str(port),
-    ]
-    cmd += ["--parallel", str(args.parallel), "--max-tokens", str(args.max_tokens)]
-    cmd += ["--max-sessions", str(max(args.typist_counts) + 2), *args.serve_args, *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2):
-                return proc, f"ws://127.0.0.1:{port}/v1/live"
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("livemind serve did not start")
-
-
-def add_server_arguments(p: argparse.ArgumentParser) -> None:
-    """The options that choose the server under test (shared with soak.py)."""
-    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
-    p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
-    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
-    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
-
-
-def check_loopback(url: str | None) -> None:
-    if url and "127.0.0.1" not in url and "localhost" not in url:
-        raise SystemExit("loopback only: --url must point at 127.0.0.1")
-
-
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -289,8 +227,10 @@ def main() -> int:
     p.add_argument(
         "--scheduling",
         default="priority",
-        help="comma-separated server scheduling modes (priority, off), one server each, "
-        "every typist count run on each in turn (default priority; ignored with --url)",
+        help="comma-separated arms, one server each, every typist count run on each in "
+        "turn: priority, off (the server's --scheduling), control (a priority server whose "
+        "typists turn notes and prewarm off: plain answers only); default priority, "
+        "ignored with --url",
     )
     p.add_argument(
         "--ramp-s",
@@ -310,23 +250,24 @@ def main() -> int:
     args.session_settings = json.loads(args.session)
     args.typist_counts = [int(x) for x in args.typists.split(",")]
     modes = [m.strip() for m in args.scheduling.split(",") if m.strip()]
-    if not modes or set(modes) - {"priority", "off"}:
-        raise SystemExit("--scheduling takes priority and/or off")
+    if not modes or set(modes) - set(ARMS):
+        raise SystemExit(f"--scheduling takes {', '.join(ARMS)}")
     check_loopback(args.url)
     servers: dict[str, tuple[subprocess.Popen | None, str]] = {}
     try:
         if args.url:
             servers["(url)"] = (None, args.url)
         for mode in [] if args.url else modes:
-            servers[mode] = start_server(args, ("--scheduling", mode))
+            servers[mode] = start_server(args, ("--scheduling", ARMS[mode][0]))
         for n in args.typist_counts:
             for mode, (proc, url) in servers.items():
-                result = asyncio.run(run_load(url, n, args, proc.pid if proc else None))
+                settings = {**ARMS.get(mode, ("", {}))[1], **args.session_settings}
+                result = asyncio.run(run_load(url, n, args, proc.pid if proc else None, settings))
                 result.update(
                     model=args.model, cpm=args.cpm, duration_s=args.duration, scheduling=mode
                 )
-                if args.session_settings:
-                    result["session"] = args.session_settings
+                if settings:
+                    result["session"] = settings
                 print(json.dumps(result), flush=True)
                 if args.json:
                     with open(args.json, "a") as f:
