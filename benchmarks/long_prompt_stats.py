@@ -160,7 +160,7 @@ def source_table(by_config: dict[str, list[Record]], columns: list[LimitColumn])
             print("| " + " | ".join(cells) + " |")
 
 
-def _against_baseline(recs: Sequence[Record], base: dict) -> list[str]:
+def _against_baseline(recs: Sequence[Record], base: dict[tuple[str, str], Record]) -> list[str]:
     """[median per-question latency ratio, paired accuracy difference] vs ``base``."""
     ratios = []
     for r in recs:
