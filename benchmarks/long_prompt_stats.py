@@ -137,6 +137,14 @@ def reach_table(by_config: dict[str, list[Record]], examples: int = 3) -> None:
         print(f"  sentence {x.at + 1 - x.reach}: {x.source[:200]!r}")
 
 
+def by_source(recs: Sequence[Record]) -> dict[str, list[Record]]:
+    """Records grouped by their source dataset."""
+    sources: dict[str, list[Record]] = defaultdict(list)
+    for r in recs:
+        sources[str(r.get("dataset"))].append(r)
+    return sources
+
+
 def source_table(by_config: dict[str, list[Record]], columns: list[LimitColumn]) -> None:
     """Per configuration and source dataset: accuracy, median latency, latency ÷ limit,
     answers cut off by their token limit, and against the baseline on the same questions:
@@ -147,9 +155,7 @@ def source_table(by_config: dict[str, list[Record]], columns: list[LimitColumn])
     print("| " + " | ".join(head) + " |")
     print("| --- " * len(head) + "|")
     for config, recs in by_config.items():
-        sources: dict[str, list[Record]] = defaultdict(list)
-        for r in recs:
-            sources[str(r.get("dataset"))].append(r)
+        sources = by_source(recs)
         for source, rs in sorted(sources.items()):
             right = sum(bool(r.get("correct")) for r in rs)
             cells = [f"`{config}`", source, str(len(rs)), f"{100 * right / len(rs):.1f} %"]
@@ -197,9 +203,7 @@ def baseline_relative_table(
     for config, recs in by_config.items():
         if config == "baseline":
             continue
-        sources: dict[str, list[Record]] = defaultdict(list)
-        for r in recs:
-            sources[str(r.get("dataset"))].append(r)
+        sources = by_source(recs)
         for source, rs in [*sorted(sources.items()), ("all", recs)]:
             cells = [f"`{config}`", source]
             ratios = [over_baseline_ratio(rs, baseline, lim, ref[1]) for _, lim in columns]
