@@ -2,7 +2,8 @@
 work (inference calls, calls per minute of typing, prewarm calls), whether the cache kept
 up (answer-prompt tokens evaluated at Enter against those never sent, the wait for a call
 still running at Enter) and the answer's latency against its physical limit; then
-accuracy, latency and limit per source dataset; then how far back the notes reach
+accuracy, latency, limit, answers cut off and the paired difference from the baseline per
+source dataset; then how far back the notes reach
 (``eval.note_reach``), with the farthest-reaching notes as examples.
 
     .venv/bin/python benchmarks/long_prompt_stats.py benchmarks/runs/long-qwen1.5b.jsonl --common \
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from livemind.eval.by_length import LENGTH_BINS, length_bin
+from livemind.eval.intervals import paired_difference
 from livemind.eval.note_reach import Reach, note_reaches
 from livemind.eval.physical_limit import (
     ContextRates,
@@ -30,7 +32,7 @@ from livemind.eval.physical_limit import (
     last_key_limit_s,
     over_baseline_ratio,
 )
-from livemind.eval.record_reading import Record, median_or_none, nums
+from livemind.eval.record_reading import Record, median_or_none, num, nums, question_key
 from livemind.eval.selection import add_selection_arguments, answered_by_config
 
 
@@ -135,21 +137,48 @@ def reach_table(by_config: dict[str, list[Record]], examples: int = 3) -> None:
         print(f"  sentence {x.at + 1 - x.reach}: {x.source[:200]!r}")
 
 
+def by_source(recs: Sequence[Record]) -> dict[str, list[Record]]:
+    """Records grouped by their source dataset."""
+    sources: dict[str, list[Record]] = defaultdict(list)
+    for r in recs:
+        sources[str(r.get("dataset"))].append(r)
+    return sources
+
+
 def source_table(by_config: dict[str, list[Record]], columns: list[LimitColumn]) -> None:
-    """Per configuration and source dataset: accuracy, median latency, latency ÷ limit."""
+    """Per configuration and source dataset: accuracy, median latency, latency ÷ limit,
+    answers cut off by their token limit, and against the baseline on the same questions:
+    the median of the per-question latency ratios and the paired accuracy difference."""
+    base = {question_key(r): r for r in by_config.get("baseline", [])}
     head = ["config", "source", "n", "accuracy", "median latency", *(h for h, _ in columns)]
+    head += ["cut off", "× baseline, per question", "Δ vs baseline, paired [95% CI]"]
     print("| " + " | ".join(head) + " |")
     print("| --- " * len(head) + "|")
     for config, recs in by_config.items():
-        sources: dict[str, list[Record]] = defaultdict(list)
-        for r in recs:
-            sources[str(r.get("dataset"))].append(r)
+        sources = by_source(recs)
         for source, rs in sorted(sources.items()):
             right = sum(bool(r.get("correct")) for r in rs)
             cells = [f"`{config}`", source, str(len(rs)), f"{100 * right / len(rs):.1f} %"]
             cells.append(_fmt(median_or_none(nums(rs, "latency_s")), ".2f", " s"))
             cells += ratio_cells(rs, columns)
+            cells.append(str(sum(r.get("answer_finish") == "length" for r in rs)))
+            cells += _against_baseline(rs, base) if config != "baseline" else ["–", "–"]
             print("| " + " | ".join(cells) + " |")
+
+
+def _against_baseline(recs: Sequence[Record], base: dict[tuple[str, str], Record]) -> list[str]:
+    """[median per-question latency ratio, paired accuracy difference] vs ``base``."""
+    ratios = []
+    for r in recs:
+        b = base.get(question_key(r))
+        mine, theirs = num(r.get("latency_s")), b and num(b.get("latency_s"))
+        if mine is not None and theirs:
+            ratios.append(mine / theirs)
+    diff, ci, n = paired_difference({question_key(r): r for r in recs}, base)
+    if diff is None or ci is None:
+        return [_fmt(median_or_none(ratios), ".3f"), "–"]
+    pp = f"{100 * diff:+.1f} pp [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}] (n={n})"
+    return [_fmt(median_or_none(ratios), ".3f"), pp]
 
 
 def baseline_relative_table(
@@ -174,9 +203,7 @@ def baseline_relative_table(
     for config, recs in by_config.items():
         if config == "baseline":
             continue
-        sources: dict[str, list[Record]] = defaultdict(list)
-        for r in recs:
-            sources[str(r.get("dataset"))].append(r)
+        sources = by_source(recs)
         for source, rs in [*sorted(sources.items()), ("all", recs)]:
             cells = [f"`{config}`", source]
             ratios = [over_baseline_ratio(rs, baseline, lim, ref[1]) for _, lim in columns]
