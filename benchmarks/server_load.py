@@ -7,7 +7,7 @@ measured by the client), median TTFT, inference calls started / merged (read sev
 segments at once) / cancelled / deferred for other users' answers, notes kept per
 answered question, prefills deferred, sessions refused at once (``overloaded``, or
 ``too_many_sessions`` past the server's ``--max-sessions``; such a typist tries again 2 s
-later), errors, and the server's CPU use.
+later; ``--questions-per-session`` makes typists come and go), errors, server CPU use.
 
     .venv/bin/python benchmarks/server_load.py --typists 1,4,8 --duration 120 \\
         --model smollm2-135m --json benchmarks/server-load.json
@@ -53,7 +53,8 @@ class TypistStats:
     cancelled: int = 0
     deferred: int = 0  # inference calls put behind other users' answers
     prewarms_deferred: int = 0
-    refused: int = 0  # sessions refused at once (REFUSALS)
+    refused: list[str] = field(default_factory=list)  # codes of sessions refused (REFUSALS)
+    refusal_s: list[float] = field(default_factory=list)  # connect -> refusal, seconds
     errors: list[str] = field(default_factory=list)
 
 
@@ -70,18 +71,24 @@ REFUSALS = frozenset({"overloaded", "too_many_sessions"})
 
 
 async def typist(
-    url: str, seed: int, cpm: float, think_s: float, until: float, settings: dict | None = None
+    url: str,
+    seed: int,
+    cpm: float,
+    think_s: float,
+    until: float,
+    settings: dict | None = None,
+    per_session: int = 0,
 ) -> TypistStats:
     """One typist until ``until``; a session refused at once is tried again.
     ``settings``: sent as ``session.update`` first (e.g. a control without background
-    calls: ``{"mode": "output-only", "prewarm": false}``)."""
+    calls: ``{"mode": "output-only", "prewarm": false}``); ``per_session``: questions per
+    session before the typist leaves and opens a new one (0: one session throughout)."""
     rng = random.Random(seed)
     stats = TypistStats()
     while time.monotonic() < until:
-        if await _session(url, rng, stats, 60.0 / cpm, think_s, until, settings or {}):
-            break
-        stats.refused += 1
-        await asyncio.sleep(REFUSED_RETRY_S)
+        key_s = 60.0 / cpm
+        if not await _session(url, rng, stats, key_s, think_s, until, settings or {}, per_session):
+            await asyncio.sleep(REFUSED_RETRY_S)
     return stats
 
 
@@ -93,11 +100,16 @@ async def _session(
     think_s: float,
     until: float,
     settings: dict,
+    per_session: int = 0,
 ) -> bool:
-    """Type questions in one session until ``until``; False if it was refused at once."""
+    """Type questions in one session until ``until`` (or ``per_session`` questions, if
+    > 0); False if it was refused at once."""
+    connect_t = time.monotonic()
     async with websockets.connect(url, max_size=2**22) as ws:
         first_event = json.loads(await ws.recv())
         if first_event["type"] == "error" and first_event.get("code") in REFUSALS:
+            stats.refused.append(first_event["code"])
+            stats.refusal_s.append(time.monotonic() - connect_t)
             return False
         if settings:
             await ws.send(json.dumps({"type": "session.update", "session": settings}))
@@ -128,8 +140,10 @@ async def _session(
 
         task = asyncio.create_task(reader())
         rev = 0
+        asked = 0
         try:
-            while time.monotonic() < until:
+            while time.monotonic() < until and not (per_session and asked >= per_session):
+                asked += 1
                 notes = 0
                 question = rng.choice(QUESTIONS)
                 for i in range(1, len(question) + 1):
@@ -182,7 +196,9 @@ async def run_load(
 
     async def arrive(k: int) -> TypistStats:  # typist k arrives k/n of the ramp later
         await asyncio.sleep(args.ramp_s * k / n)
-        return await typist(url, args.seed + k, args.cpm, args.think_s, until, settings)
+        return await typist(
+            url, args.seed + k, args.cpm, args.think_s, until, settings, args.per_session
+        )
 
     results = await asyncio.gather(*(arrive(k) for k in range(n)), return_exceptions=True)
     wall = time.monotonic() - t0
@@ -206,7 +222,9 @@ async def run_load(
         "notes_per_question": round(statistics.fmean(notes), 2) if notes else None,
         "answer_evaluated_tokens": median_of(stats, "evaluated"),
         "answer_tokens": median_of(stats, "written"),
-        "refused_overloaded": sum(s.refused for s in stats),
+        "refused": sum(len(s.refused) for s in stats),
+        "refused_codes": sorted({c for s in stats for c in s.refused}),
+        "max_refusal_s": max((x for s in stats for x in s.refusal_s), default=None),
         "errors": sum(len(s.errors) for s in stats) + len(crashed),
         "error_codes": sorted({c for s in stats for c in s.errors}) + crashed,
     }
@@ -239,6 +257,14 @@ def main() -> int:
         help="typists arrive one by one over this many seconds (default 0: all at once)",
     )
     p.add_argument(
+        "--questions-per-session",
+        dest="per_session",
+        type=int,
+        default=0,
+        help="a typist leaves after this many questions and opens a new session, as "
+        "visitors come and go (default 0: one session per typist throughout)",
+    )
+    p.add_argument(
         "--session",
         default="{}",
         help="session settings (JSON) each typist sends first, e.g. the control without "
@@ -268,6 +294,10 @@ def main() -> int:
                 )
                 if settings:
                     result["session"] = settings
+                if args.per_session:
+                    result["questions_per_session"] = args.per_session
+                if args.serve_args:
+                    result["serve_args"] = args.serve_args
                 print(json.dumps(result), flush=True)
                 if args.json:
                     with open(args.json, "a") as f:
