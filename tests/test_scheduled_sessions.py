@@ -1,7 +1,8 @@
 """Sessions on one scheduled engine (the scripted double, virtual time): another user's
 answer stops a session's note, the session says so and writes the note later; a
 prefill refused while the engine is busy is skipped, not retried in a loop; the server
-refuses new sessions while the answers queued exceed the budget, and reports the queue."""
+refuses new sessions while the answers queued exceed the budget or late answers have
+capped the sessions, and reports the queue."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from livemind.backends.openai_http import OpenAIBackend
 from livemind.backends.priority import PriorityBackend
 from livemind.backends.scheduling import CallScheduler, Priority, SchedulingPolicy
 from livemind.config import SessionConfig
+from livemind.server.admission import SessionCap
 from livemind.server.app import create_app
 from livemind.server.guard import SitePolicy
 from livemind.server.hub import HubError, SessionHub
@@ -116,6 +118,35 @@ async def test_the_hub_refuses_new_sessions_while_answers_are_over_budget() -> N
     scheduler.release(await queued)
     hub.open("127.0.0.1")
     await hub.aclose()
+
+
+async def test_late_answers_cap_the_sessions_and_the_ones_open_go_on() -> None:
+    now = [0.0]
+    cap = SessionCap(3.0, 32, clock=lambda: now[0])
+    hub = SessionHub(ScriptedBackend(script), admission=cap)
+    open_ = [hub.open("127.0.0.1") for _ in range(4)]
+    hub.answered({"timings": {"latency_s": 1.0, "ttft_s": 0.2}, "usage": {"completion_tokens": 40}})
+    assert hub.metrics.value("livemind_session_cap") == 32
+    now[0] = 10.0
+    late = {"timings": {"latency_s": 12.0, "ttft_s": 6.0}, "usage": {"completion_tokens": 40}}
+    hub.answered({**late, "speculative": True})  # written before Enter: says nothing
+    assert hub.metrics.value("livemind_session_cap") == 32
+    hub.answered(late)  # 11.2 s later than its tokens take: 4 live, cap 3
+    assert hub.metrics.value("livemind_session_cap") == 3
+    with pytest.raises(HubError) as err:
+        hub.open("127.0.0.1")
+    assert err.value.code == "overloaded"
+    assert all(not conn.closed for conn in open_)  # the sessions already open go on
+    await hub.close(open_.pop())
+    await hub.close(open_.pop())
+    hub.open("127.0.0.1")  # 2 live, room for a third
+    await hub.aclose()
+
+
+def test_the_server_learns_its_cap_only_with_scheduling_and_a_budget() -> None:
+    assert isinstance(Scheduling().session_cap(32), SessionCap)
+    assert Scheduling(answer_budget_s=0).session_cap(32) is None
+    assert Scheduling(enabled=False).session_cap(32) is None
 
 
 def test_metrics_show_each_engines_queue_and_deferrals() -> None:

@@ -182,27 +182,23 @@ async def test_the_answer_backlog_drives_overload() -> None:
     assert not sched.overloaded()
 
 
-async def test_slow_answers_under_way_mean_overload_and_an_idle_engine_never_does() -> None:
+async def test_a_long_answer_alone_is_no_overload_but_a_queue_of_them_is() -> None:
     now = [0.0]
     sched = CallScheduler(SchedulingPolicy(slots=4, answer_budget_s=5.0), clock=lambda: now[0])
     slow = await sched.acquire(A)
     now[0] = 9.0
-    sched.release(slow, completed=True)  # an answer took 9 s: over the budget
-    assert not sched.overloaded()  # but nothing is under way now
-    running = await sched.acquire(A)
-    assert sched.overloaded()  # answers under way, and they have been slow
-    now[0] = 10.0
-    sched.release(running, completed=True)  # 1 s: the moving average falls, but slowly
-    for _ in range(12):
-        quick = await sched.acquire(A)
-        now[0] += 1.0
-        sched.release(quick, completed=True)
-    dropped = await sched.acquire(A)
+    sched.release(slow, completed=True)  # an answer took 9 s: longer than the budget
+    assert not sched.overloaded()  # nothing is under way now
+    running = [await sched.acquire(A)]
+    assert not sched.overloaded()  # one such answer on 4 slots clears in 2.25 s
+    running += [await sched.acquire(A) for _ in range(2)]
+    assert sched.answer_backlog_s() == pytest.approx(6.75) and sched.overloaded()
+    dropped = running.pop()
     now[0] += 60.0
     sched.release(dropped)  # a cancelled answer: its time says nothing about the engine
-    held = await sched.acquire(A)
-    assert not sched.overloaded()  # recent answers are quick again
-    sched.release(held)
+    assert sched.answer_backlog_s() == pytest.approx(4.5) and not sched.overloaded()
+    for ticket in running:
+        sched.release(ticket)
 
 
 def _request(stage: Stage) -> Request:

@@ -14,10 +14,9 @@ with few cores eight typists' background calls would slow everyone's answers. A
   and the session plans them again later, from what the cache kept;
 - **shedding**: a prefill that would have to wait behind ``prewarm_waiting`` others is
   refused at once (:class:`Deferred`): a prefill that is late is worth nothing;
-- **admission**: :meth:`CallScheduler.overloaded` says whether, while answers are under
-  way, recent answers took longer than ``answer_budget_s`` or the answers waiting and
-  running would take longer than that to clear, for a server to refuse new sessions
-  instead of slowing everyone down.
+- **admission**: :meth:`CallScheduler.overloaded` says whether the answers waiting and
+  running would take longer than ``answer_budget_s`` to clear, for a server to refuse
+  new sessions instead of slowing everyone down.
 
 The scheduler is plain asyncio state (one event loop); :mod:`livemind.backends.priority`
 applies it to a backend's calls.
@@ -186,12 +185,11 @@ class CallScheduler:
         return self._answers_active() * self._answer_s / self.policy.slots
 
     def overloaded(self) -> bool:
-        """Whether a new session should be refused: answers are under way and either
-        recent answers took longer than the budget or the backlog would."""
+        """Whether a new session should be refused: the answers under way would take
+        longer than the budget to clear. (A long answer alone is not a backlog; late
+        answers move the server's session cap, :mod:`livemind.server.admission`.)"""
         budget = self.policy.answer_budget_s
-        if budget <= 0 or not self._answers_active() or self._answer_s is None:
-            return False
-        return max(self._answer_s, self.answer_backlog_s()) > budget
+        return budget > 0 and self.answer_backlog_s() > budget
 
     # -- admission --------------------------------------------------------------------
 

@@ -69,12 +69,14 @@ def create_app(
     output = None
     if output_backend is not None:
         output = scheduled(MeteredBackend(output_backend, metrics), scheduling, metrics, "output")
+    limits = limits or Limits()
     hub = SessionHub(
         main,
         output_backend=output,
         defaults=defaults,
         limits=limits,
         metrics=metrics,
+        admission=(scheduling or Scheduling()).session_cap(limits.max_sessions),
     )
 
     @contextlib.asynccontextmanager

@@ -75,6 +75,11 @@ class Metrics:
             "livemind_prompt_tokens_cached", "Prompt tokens taken from the cache", registry=reg
         )
         self.answers = Counter("livemind_answers", "Answers finished", registry=reg)
+        self.session_cap = Gauge(
+            "livemind_session_cap",
+            "Live sessions admitted before new ones are refused as overloaded (learned)",
+            registry=reg,
+        )
         self.errors = Counter("livemind_errors", "Errors and refusals", ["code"], registry=reg)
         self.answer_latency = Histogram(
             "livemind_answer_latency_seconds",

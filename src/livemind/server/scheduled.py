@@ -9,6 +9,7 @@ from livemind.backends.base import Backend
 from livemind.backends.forwarding import innermost
 from livemind.backends.priority import PriorityBackend
 from livemind.backends.scheduling import CallScheduler, SchedulingPolicy
+from livemind.server.admission import SessionCap
 from livemind.server.metrics import Metrics
 
 __all__ = ["Scheduling", "overloaded", "scheduled"]
@@ -22,8 +23,9 @@ class Scheduling:
     scheduler; for comparisons). ``background``: notes and prefills at once per engine
     (0: half its slots, at least one); ``beside_answers``: of those, how many may go on
     while an answer waits or runs; ``answer_budget_s``: refuse new sessions with
-    ``overloaded`` while answers are under way and recent ones took longer than this, or
-    the queued ones would take that long to clear (0: never).
+    ``overloaded`` while the answers queued would take longer than this to clear, or the
+    sessions live reach the cap learned from answers later than this
+    (:mod:`livemind.server.admission`; 0: never).
     """
 
     enabled: bool = True
@@ -46,6 +48,13 @@ class Scheduling:
             beside_answers=min(self.beside_answers, background),
             answer_budget_s=self.answer_budget_s,
         )
+
+    def session_cap(self, max_sessions: int) -> SessionCap | None:
+        """The learned cap on live sessions (None when scheduling is off or without a
+        budget)."""
+        if not self.enabled or self.answer_budget_s <= 0:
+            return None
+        return SessionCap(self.answer_budget_s, max_sessions)
 
 
 def scheduled(

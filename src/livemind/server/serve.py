@@ -93,8 +93,9 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         default=20.0,
         metavar="S",
-        help="refuse new sessions (error 'overloaded') while recent answers took more than "
-        "S seconds, or the answers queued would take that long to clear (default 20; 0: never)",
+        help="refuse new sessions (error 'overloaded') while the answers queued would take "
+        "more than S seconds to clear, or the sessions live reach the cap learned from "
+        "answers delayed by more than S (default 20; 0: never)",
     )
 
 
