@@ -1,6 +1,7 @@
 """The records of `server_load.py` (JSON lines) as a Markdown table, one row per arm and
 typist count, with each p95 latency and median TTFT also as a multiple of the same arm's
-single typist in the same file (the ratio the load targets are stated in).
+single typist in the same file (the ratio the load targets are stated in); an arm is the
+server's scheduling and the options it ran under.
 
     python benchmarks/server_load_table.py benchmarks/runs/server-load-final.jsonl
 """
@@ -37,16 +38,24 @@ def _times(x: float | None, base: float | None) -> str:
     return "–" if x is None or not base else f"{x / base:.2f}×"
 
 
+def arm_of(record: dict) -> str:
+    """The arm's name, with the server options it ran under (runs of one file may
+    differ in them, e.g. ``--answer-budget``)."""
+    return " ".join([record["scheduling"], *record.get("serve_args", [])])
+
+
 def rows(records: list[dict]) -> list[list[str]]:
     """One table row per record, in the file's order grouped by arm."""
-    single = {r["scheduling"]: r for r in records if r["typists"] == 1}
+    single = {arm_of(r): r for r in records if r["typists"] == 1}
     out = []
-    for arm in dict.fromkeys(r["scheduling"] for r in records):
+    for arm in dict.fromkeys(arm_of(r) for r in records):
         base = single.get(arm, {})
-        for r in (r for r in records if r["scheduling"] == arm):
+        for r in (r for r in records if arm_of(r) == arm):
             refused = str(r.get("refused", r.get("refused_overloaded", 0)))
             if r.get("refused_codes"):
-                refused += f" ({', '.join(r['refused_codes'])})"
+                slowest = r.get("max_refusal_s")
+                within = "" if slowest is None else f", all within {slowest:.2f} s"
+                refused += f" ({', '.join(r['refused_codes'])}{within})"
             out.append(
                 [
                     arm,
