@@ -156,6 +156,7 @@ def test_metrics_show_each_engines_queue_and_deferrals() -> None:
         text = client.get("/metrics").text
     assert 'livemind_calls_waiting{engine="main",priority="answer"} 0.0' in text
     assert 'livemind_answer_backlog_seconds{engine="main"} 0.0' in text
+    assert "livemind_session_cap 32.0" in text  # nothing learned yet: --max-sessions
     assert (
         'livemind_background_deferred_total{engine="main",reason="preempted",stage="inference"}'
         in text
