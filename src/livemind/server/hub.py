@@ -77,7 +77,9 @@ class SessionHub:
         sessions and running completions fill ``max_sessions``, or this client's share
         of them."""
         limits = self.limits
-        capped = self.admission is not None and not self.admission.admits(self.live())
+        cap = self.admission
+        # a cap still at max_sessions has learned nothing: that limit speaks for itself
+        capped = cap is not None and cap.cap < limits.max_sessions and not cap.admits(self.live())
         if capped or overloaded(self.backend, self.output_backend):
             self.metrics.error("overloaded")
             raise HubError(
