@@ -3,12 +3,18 @@
 Each typist types questions key by key at the given speed (240 characters per minute by
 default), pauses, presses Enter, waits for the answer, and starts the next question,
 until the time is up. Reports per run: answers, p50/p95 latency (Enter -> complete answer,
-measured by the client), inference calls started / merged (read several segments at
-once) / cancelled, errors, and the server's CPU use.
+measured by the client), median TTFT, inference calls started / merged (read several
+segments at once) / cancelled / deferred for other users' answers, notes kept per
+answered question, prefills deferred, sessions refused at once (``overloaded``, or
+``too_many_sessions`` past the server's ``--max-sessions``; such a typist tries again 2 s
+later; ``--questions-per-session`` makes typists come and go), errors, server CPU use.
 
     .venv/bin/python benchmarks/server_load.py --typists 1,4,8 --duration 120 \\
         --model smollm2-135m --json benchmarks/server-load.json
 
+``--scheduling off,priority,control`` starts one server per arm and runs each typist
+count on each, one after the other (before/after the priority scheduler, and plain
+answers with no background calls, in one run).
 Without --url it starts `livemind serve` itself on a free loopback port (and stops it);
 it never binds anything but 127.0.0.1.
 """
@@ -18,48 +24,102 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import socket
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import websockets
-
-QUESTIONS = [
-    "Mia reads 12 pages a day. Her book has 180 pages. How many days does she need?",
-    "A train leaves at 9:40 and arrives at 11:15. How long is the trip in minutes?",
-    "Sam buys three notebooks at 4 dollars each. He pays with a 20 dollar bill. "
-    "How much change does he get?",
-    "Water boils at 100 degrees Celsius at sea level. What happens at a higher altitude?",
-    "A garden is 8 metres long and 5 metres wide. A path of 1 metre runs around it. "
-    "What is the area of the path?",
-    "Which planet is the largest in the solar system, and how many Earths would fit in it?",
-]
+from load_common import (
+    QUESTIONS,
+    add_server_arguments,
+    check_loopback,
+    cpu_seconds,
+    quantile,
+    start_server,
+)
 
 
 @dataclass
 class TypistStats:
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
+    notes: list[int] = field(default_factory=list)  # notes kept per answered question
+    evaluated: list[int] = field(default_factory=list)  # answer-prompt tokens evaluated
+    written: list[int] = field(default_factory=list)  # answer tokens
     calls: int = 0
     merged: int = 0
     cancelled: int = 0
+    deferred: int = 0  # inference calls put behind other users' answers
+    prewarms_deferred: int = 0
+    refused: list[str] = field(default_factory=list)  # codes of sessions refused (REFUSALS)
+    refusal_s: list[float] = field(default_factory=list)  # connect -> refusal, seconds
     errors: list[str] = field(default_factory=list)
 
 
-async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) -> TypistStats:
+# arm -> (the server's --scheduling, the session settings its typists send first)
+ARMS: dict[str, tuple[str, dict]] = {
+    "priority": ("priority", {}),
+    "off": ("off", {}),
+    "control": ("priority", {"mode": "output-only", "prewarm": False}),
+}
+REFUSED_RETRY_S = 2.0
+# a new session refused at once: the engine is behind on answers, or the server holds its
+# --max-sessions already; the typist tries again
+REFUSALS = frozenset({"overloaded", "too_many_sessions"})
+
+
+async def typist(
+    url: str,
+    seed: int,
+    cpm: float,
+    think_s: float,
+    until: float,
+    settings: dict | None = None,
+    per_session: int = 0,
+) -> TypistStats:
+    """One typist until ``until``; a session refused at once is tried again.
+    ``settings``: sent as ``session.update`` first (e.g. a control without background
+    calls: ``{"mode": "output-only", "prewarm": false}``); ``per_session``: questions per
+    session before the typist leaves and opens a new one (0: one session throughout)."""
     rng = random.Random(seed)
     stats = TypistStats()
-    key_s = 60.0 / cpm
+    while time.monotonic() < until:
+        key_s = 60.0 / cpm
+        if not await _session(url, rng, stats, key_s, think_s, until, settings or {}, per_session):
+            await asyncio.sleep(REFUSED_RETRY_S)
+    return stats
+
+
+async def _session(
+    url: str,
+    rng: random.Random,
+    stats: TypistStats,
+    key_s: float,
+    think_s: float,
+    until: float,
+    settings: dict,
+    per_session: int = 0,
+) -> bool:
+    """Type questions in one session until ``until`` (or ``per_session`` questions, if
+    > 0); False if it was refused at once."""
+    connect_t = time.monotonic()
     async with websockets.connect(url, max_size=2**22) as ws:
+        first_event = json.loads(await ws.recv())
+        if first_event["type"] == "error" and first_event.get("code") in REFUSALS:
+            stats.refused.append(first_event["code"])
+            stats.refusal_s.append(time.monotonic() - connect_t)
+            return False
+        if settings:
+            await ws.send(json.dumps({"type": "session.update", "session": settings}))
+            while json.loads(await ws.recv())["type"] != "session.updated":
+                pass
         events: asyncio.Queue[dict] = asyncio.Queue()
+        notes = 0
 
         async def reader() -> None:
+            nonlocal notes
             async for raw in ws:
                 event = json.loads(raw)
                 kind = event["type"]
@@ -68,14 +128,23 @@ async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) 
                     stats.merged += len(event["segments"]) > 1
                 elif kind == "inference.cancelled":
                     stats.cancelled += 1
+                elif kind == "inference.deferred":
+                    stats.deferred += 1
+                elif kind == "prewarm.deferred":
+                    stats.prewarms_deferred += 1
+                elif kind == "inference.done" and event["action"] != "wait":
+                    notes += 1
                 elif kind == "error":
                     stats.errors.append(event["code"])
                 await events.put(event)
 
         task = asyncio.create_task(reader())
         rev = 0
+        asked = 0
         try:
-            while time.monotonic() < until:
+            while time.monotonic() < until and not (per_session and asked >= per_session):
+                asked += 1
+                notes = 0
                 question = rng.choice(QUESTIONS)
                 for i in range(1, len(question) + 1):
                     rev += 1
@@ -97,39 +166,47 @@ async def typist(url: str, seed: int, cpm: float, think_s: float, until: float) 
                         break
                 if event["type"] == "response.done":
                     stats.latencies.append(time.monotonic() - start)
+                    stats.notes.append(notes)
+                    usage = event.get("usage") or {}
+                    if usage.get("evaluated_tokens") is not None:
+                        stats.evaluated.append(usage["evaluated_tokens"])
+                    if usage.get("completion_tokens") is not None:
+                        stats.written.append(usage["completion_tokens"])
                     if first is not None:
                         stats.ttfts.append(first)
         finally:
             task.cancel()
-    return stats
+    return True
 
 
-def quantile(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
+def median_of(stats: list[TypistStats], name: str) -> float | None:
+    """The median of one per-answer list over all typists (None if empty)."""
+    xs = [x for s in stats for x in getattr(s, name)]
+    return statistics.median(xs) if xs else None
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields_ = f.read().rsplit(")", 1)[1].split()
-    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) -> dict:
+async def run_load(
+    url: str, n: int, args: argparse.Namespace, pid: int | None, settings: dict
+) -> dict:
+    """``n`` typists against ``url`` for ``args.duration`` seconds, each sending
+    ``settings`` first; the run's figures as one JSON-able dict."""
     cpu0 = cpu_seconds(pid) if pid else None
     t0 = time.monotonic()
     until = t0 + args.duration
-    results = await asyncio.gather(
-        *(typist(url, args.seed + k, args.cpm, args.think_s, until) for k in range(n)),
-        return_exceptions=True,
-    )
+
+    async def arrive(k: int) -> TypistStats:  # typist k arrives k/n of the ramp later
+        await asyncio.sleep(args.ramp_s * k / n)
+        return await typist(
+            url, args.seed + k, args.cpm, args.think_s, until, settings, args.per_session
+        )
+
+    results = await asyncio.gather(*(arrive(k) for k in range(n)), return_exceptions=True)
     wall = time.monotonic() - t0
     stats = [r for r in results if isinstance(r, TypistStats)]
     crashed = [repr(r) for r in results if not isinstance(r, TypistStats)]
     lat = [x for s in stats for x in s.latencies]
     ttft = [x for s in stats for x in s.ttfts]
+    notes = [x for s in stats for x in s.notes]
     out = {
         "typists": n,
         "wall_s": round(wall, 1),
@@ -140,61 +217,20 @@ async def run_load(url: str, n: int, args: argparse.Namespace, pid: int | None) 
         "inference_calls": sum(s.calls for s in stats),
         "merged_calls": sum(s.merged for s in stats),
         "cancelled_calls": sum(s.cancelled for s in stats),
+        "deferred_calls": sum(s.deferred for s in stats),
+        "deferred_prewarms": sum(s.prewarms_deferred for s in stats),
+        "notes_per_question": round(statistics.fmean(notes), 2) if notes else None,
+        "answer_evaluated_tokens": median_of(stats, "evaluated"),
+        "answer_tokens": median_of(stats, "written"),
+        "refused": sum(len(s.refused) for s in stats),
+        "refused_codes": sorted({c for s in stats for c in s.refused}),
+        "max_refusal_s": max((x for s in stats for x in s.refusal_s), default=None),
         "errors": sum(len(s.errors) for s in stats) + len(crashed),
         "error_codes": sorted({c for s in stats for c in s.errors}) + crashed,
     }
     if pid:
         out["server_cpu_percent"] = round(100 * (cpu_seconds(pid) - cpu0) / wall, 1)
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "livemind.cli",
-        "serve",
-        "--model",
-        args.model,
-        "--port",
-        str(port),
-    ]
-    cmd += ["--parallel", str(args.parallel), "--max-tokens", str(args.max_tokens)]
-    cmd += ["--max-sessions", str(max(args.typist_counts) + 2), *args.serve_args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2):
-                return proc, f"ws://127.0.0.1:{port}/v1/live"
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("livemind serve did not start")
-
-
-def add_server_arguments(p: argparse.ArgumentParser) -> None:
-    """The options that choose the server under test (shared with soak.py)."""
-    p.add_argument("--url", default=None, help="ws://127.0.0.1:PORT/v1/live of a running server")
-    p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--parallel", type=int, default=8, help="engine slots (default 8)")
-    p.add_argument("--max-tokens", type=int, default=64, help="answer token limit (default 64)")
-    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[])
-
-
-def check_loopback(url: str | None) -> None:
-    if url and "127.0.0.1" not in url and "localhost" not in url:
-        raise SystemExit("loopback only: --url must point at 127.0.0.1")
 
 
 def main() -> int:
@@ -206,24 +242,71 @@ def main() -> int:
     p.add_argument("--cpm", type=float, default=240.0)
     p.add_argument("--think-s", type=float, default=1.0, help="pause before Enter (default 1)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--scheduling",
+        default="priority",
+        help="comma-separated arms, one server each, every typist count run on each in "
+        "turn: priority, off (the server's --scheduling), control (a priority server whose "
+        "typists turn notes and prewarm off: plain answers only); default priority, "
+        "ignored with --url",
+    )
+    p.add_argument(
+        "--ramp-s",
+        type=float,
+        default=0.0,
+        help="typists arrive one by one over this many seconds (default 0: all at once)",
+    )
+    p.add_argument(
+        "--questions-per-session",
+        dest="per_session",
+        type=int,
+        default=0,
+        help="a typist leaves after this many questions and opens a new session, as "
+        "visitors come and go (default 0: one session per typist throughout)",
+    )
+    p.add_argument(
+        "--session",
+        default="{}",
+        help="session settings (JSON) each typist sends first, e.g. the control without "
+        'background calls: \'{"mode": "output-only", "prewarm": false}\'',
+    )
     add_server_arguments(p)
     p.add_argument("--json", default=None, help="append results to this JSON-lines file")
     args = p.parse_args()
+    args.session_settings = json.loads(args.session)
     args.typist_counts = [int(x) for x in args.typists.split(",")]
+    modes = [m.strip() for m in args.scheduling.split(",") if m.strip()]
+    if not modes or set(modes) - set(ARMS):
+        raise SystemExit(f"--scheduling takes {', '.join(ARMS)}")
     check_loopback(args.url)
-    proc, url = (None, args.url) if args.url else start_server(args)
+    servers: dict[str, tuple[subprocess.Popen | None, str]] = {}
     try:
+        if args.url:
+            servers["(url)"] = (None, args.url)
+        for mode in [] if args.url else modes:
+            servers[mode] = start_server(args, ("--scheduling", ARMS[mode][0]))
         for n in args.typist_counts:
-            result = asyncio.run(run_load(url, n, args, proc.pid if proc else None))
-            result.update(model=args.model, cpm=args.cpm, duration_s=args.duration)
-            print(json.dumps(result), flush=True)
-            if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(result) + "\n")
+            for mode, (proc, url) in servers.items():
+                settings = {**ARMS.get(mode, ("", {}))[1], **args.session_settings}
+                result = asyncio.run(run_load(url, n, args, proc.pid if proc else None, settings))
+                result.update(
+                    model=args.model, cpm=args.cpm, duration_s=args.duration, scheduling=mode
+                )
+                if settings:
+                    result["session"] = settings
+                if args.per_session:
+                    result["questions_per_session"] = args.per_session
+                if args.serve_args:
+                    result["serve_args"] = args.serve_args
+                print(json.dumps(result), flush=True)
+                if args.json:
+                    with open(args.json, "a") as f:
+                        f.write(json.dumps(result) + "\n")
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=30)
+        for proc, _ in servers.values():
+            if proc:
+                proc.terminate()
+                proc.wait(timeout=30)
     return 0
 
 

@@ -29,8 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import websockets
-from prometheus_client.parser import text_string_to_metric_families
-from server_load import (
+from load_common import (
     QUESTIONS,
     add_server_arguments,
     check_loopback,
@@ -38,6 +37,7 @@ from server_load import (
     quantile,
     start_server,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
 WINDOW_S = 300.0

@@ -364,6 +364,7 @@ async def test_headers_body_and_model_lookup(canned_backend: tuple[OpenAIBackend
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["top_k"] == 7 and body["seed"] == 3
     assert "cache_prompt" not in body  # not a llama.cpp server: no llama-only fields
+    assert "priority" not in body  # only when asked for: vLLM refuses it otherwise
 
     # the model is looked up once; no session key -> no affinity header
     await backend.complete(Request(user("again")))

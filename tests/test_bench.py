@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from livemind.backends.priority import PriorityBackend
+from livemind.backends.scheduling import CallScheduler, SchedulingPolicy
 from livemind.eval.configs import parse_configs
 from livemind.eval.datasets import load_dataset
 from livemind.eval.runner import BenchOptions, run_bench
@@ -127,6 +129,47 @@ async def test_runner_interleaves_and_resumes_with_scripted_backend(tmp_path: Pa
     assert all(r["answer_mode"] == "short" and r["notes_checked"] >= 0 for r in live)
     assert {r["answer_mode"] for r in records if r["config"] == "baseline"} == {"baseline"}
     assert await run_bench(questions, configs, lambda m: backend, out, BenchOptions()) == 0
+
+
+async def test_sessions_at_once_share_the_scheduled_engine(tmp_path: Path) -> None:
+    """``sessions=3``: questions overlap on one engine behind the priority scheduler,
+    every record is written once, and no session erases the shared cache."""
+    questions = load_dataset("gsm", n=3, seed=1, min_sentences=3)
+
+    class Counting(ScriptedBackend):
+        def __init__(self) -> None:
+            super().__init__(
+                lambda r: "INFERENCE: ok" if is_inference_request(r) else "The answer is 7",
+                delay=0.01,
+            )
+            self.keys: set[str | None] = set()
+            self.peak = self.resets = 0
+
+        async def stream(self, request):  # type: ignore[no-untyped-def,override]
+            self.keys.add(request.session_key)
+            self.peak = max(self.peak, len(self.keys))
+            try:
+                async for delta in super().stream(request):
+                    yield delta
+            finally:
+                self.keys.discard(request.session_key)
+
+        async def reset_cache(self) -> None:  # the rate calibration's count too
+            self.resets += 1
+
+    engine = Counting()
+    shared = PriorityBackend(engine, CallScheduler(SchedulingPolicy(slots=3, background=2)))
+    configs = parse_configs("baseline,livemind/u-pi/sentence/3+short+notes-free")
+    out = tmp_path / "r.jsonl"
+    opts = BenchOptions(sessions=3)
+    assert await run_bench(questions, configs, lambda m: shared, out, opts) == 6
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((r["config"], r["qid"]) for r in records) == sorted(
+        {(c.name, q.qid) for c in configs for q in questions}
+    )
+    assert all(r["error"] is None and r["extracted"] == "7" for r in records)
+    assert engine.peak > 1 and engine.resets == 2  # the calibration's two runs only
+    assert shared.scheduler.counts["answer.admitted"] >= 6
 
 
 def test_a_torn_last_record_is_dropped_and_a_bad_line_is_named(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from livemind.backends.base import BackendError, Request, Stage
+from livemind.backends.priority import PriorityBackend
+from livemind.backends.scheduling import CallScheduler, Priority, SchedulingPolicy
 from livemind.config import SessionConfig
 from livemind.events import ENVELOPE, EVENTS, Event, EventName, check_event, events_table
 from livemind.server.app import create_app
@@ -154,6 +156,30 @@ async def session_paths() -> list[Event]:
     for turn in range(6):
         await type_text(live, f"Question {turn} is here. Tell me more about it now.")
         await live.commit()
+    await live.aclose()
+
+    # answers first on a shared engine: another user's answer stops a note; prefills
+    # (the output model's too) are shed while the engine is busy
+    engine = ScriptedBackend(by_stage(), delay=0.05, prewarm=True)
+    shared = PriorityBackend(engine, CallScheduler(SchedulingPolicy(slots=2, prewarm_waiting=0)))
+    live = LiveSession(shared, SessionConfig(min_len=3, notes="free"))
+    live.on(events.append)
+    before = sum(e.type == EventName.INFERENCE_DELTA for e in events)
+    live.set_text("Tom has three apples. He buys four. Then")
+    await seen(events, EventName.INFERENCE_DELTA, before + 1)
+    await shared.complete(Request([{"role": "user", "content": "hi"}], stage=Stage.OUTPUT))
+    await live.settled()
+    await live.aclose()
+    small = PriorityBackend(
+        ScriptedBackend(by_stage(), model="small", prewarm=True),
+        CallScheduler(SchedulingPolicy(prewarm_waiting=0)),
+    )
+    held = await small.scheduler.acquire(Priority.ANSWER)
+    live = session(by_stage(), events, prewarm=True, prewarm_min_chars=8)
+    live.output_backend = small
+    live.update_config(notes="candidate")
+    await type_text(live, QUESTION)
+    small.scheduler.release(held)
     await live.aclose()
 
     # a cancelled answer (the session says so by raising; the server sends the event)

@@ -76,6 +76,24 @@ def test_calls_get_their_outcomes_in_seconds_from_the_first_key() -> None:
     assert segments == [(pytest.approx(2.0), "1"), (pytest.approx(5.0), "2")]
 
 
+def test_deferred_calls_end_where_another_users_answer_stopped_them() -> None:
+    events = [
+        ev(101.0, "inference.started", call_id=1, start=0, end=1, segments=["A b c. "]),
+        ev(101.4, "inference.deferred", call_id=1, reason="preempted"),
+        ev(101.4, "inference.started", call_id=2, start=0, end=1, segments=["A b c. "]),
+        ev(102.0, "inference.done", call_id=2, action="inference", content="x", record={}),
+        ev(102.1, "prewarm.started", call_id=3, chars=12),
+        ev(102.1, "prewarm.deferred", call_id=3, reason="shed"),
+    ]
+    tl = build_timeline(events, enter=110.0, keys=KEYS)
+    got = [(k, o, round(a, 3), round(b, 3)) for k, o, a, b in outcomes(tl)]
+    assert got == [
+        ("inference", "deferred", 1.0, 1.4),
+        ("inference", "note", 1.4, 2.0),
+        ("prewarm", "deferred", 2.1, 2.1),
+    ]
+
+
 def test_answer_and_baseline_lanes_start_at_enter() -> None:
     tl = timeline()
     wait, answer = tl.lane("answer")

@@ -60,6 +60,9 @@ class Answerer:
             ctx.emit(E.ERROR, code="empty_input", message=message)
             raise SessionError("empty_input", message)
         turn.committing = True
+        engines = list({id(b): b for b in (ctx.backend, ctx.output_backend)}.values())
+        for backend in engines:
+            backend.user_waiting(ctx.session_id)  # a shared engine now runs our calls first
         self._speculator.stop_timer()
         t0 = ctx.clock.now()
         try:
@@ -73,6 +76,9 @@ class Answerer:
                 turn.restore(prompt)
                 self._worker.kick()
             raise
+        finally:
+            for backend in engines:
+                backend.user_waiting(ctx.session_id, waiting=False)
         answer = self._result(prompt, text, record, spec, t0, wait_s)
         ctx.end_turn(prompt, messages, text)
         return answer

@@ -49,6 +49,9 @@ class ChatStatus:
             self.thinking = None
             why = "cut short by Enter" if self.entered else "dropped: its text was edited"
             self._log.append(("dim", f"the note being written was {why}"))
+        elif kind == E.INFERENCE_DEFERRED:
+            self.thinking = None
+            self._log.append(("dim", "the note waits: the engine is answering someone else"))
         elif kind == E.NOTES_PAUSED:
             self.paused = True
             self._log.append(("dim", f"notes paused: {d['reason']}"))

@@ -58,6 +58,14 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="API key for a URL model (default: $LIVEMIND_API_KEY or $OPENAI_API_KEY)",
     )
+    g.add_argument(
+        "--engine-priority",
+        choices=("vllm", "sglang"),
+        default=None,
+        help="URL model: send each request's priority (answers first) to a vLLM server "
+        "started with --scheduling-policy priority, or an SGLang server with "
+        "--enable-priority-scheduling (default: none)",
+    )
     _add_url_options(g)
     _add_ngram_option(g)
 
@@ -206,6 +214,7 @@ def _open(args: argparse.Namespace) -> tuple[Backend, Backend | None]:
     quiet = getattr(args, "json", False)
     progress = None if quiet else ByteProgress("preparing model")
     engine = {"n_ctx": args.ctx, "n_parallel": args.parallel, "api_key": args.api_key}
+    engine["engine_priority"] = args.engine_priority
     engine.update(_ngram(args), host_cache_mib=args.host_cache_mib)
     engine.update(_url_options(args))
     backend = open_backend(args.model, progress=progress, **engine)

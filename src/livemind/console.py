@@ -95,6 +95,8 @@ class ConsoleView:
                 self._line(f"{self._c(_YELLOW, 'action')} {d['action'].upper()}")
         elif event.type == E.INFERENCE_CANCELLED:
             self._line(self._c(_DIM, "inference call cancelled (its text was edited)"))
+        elif event.type == E.INFERENCE_DEFERRED:
+            self._line(self._c(_DIM, "inference call deferred: another user's answer came first"))
         elif event.type == E.MEMORY_INVALIDATED:
             self._line(self._c(_DIM, f"memory invalidated from segment #{d['from_index']}"))
         elif event.type == E.NOTES_PAUSED:

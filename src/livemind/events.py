@@ -40,9 +40,11 @@ class EventName(StrEnum):
     INFERENCE_DELTA = "inference.delta"
     INFERENCE_DONE = "inference.done"
     INFERENCE_CANCELLED = "inference.cancelled"
+    INFERENCE_DEFERRED = "inference.deferred"
     PREWARM_STARTED = "prewarm.started"
     PREWARM_DONE = "prewarm.done"
     PREWARM_CANCELLED = "prewarm.cancelled"
+    PREWARM_DEFERRED = "prewarm.deferred"
     HISTORY_TRIMMED = "history.trimmed"
     SPECULATION_STARTED = "speculation.started"
     SPECULATION_DISCARDED = "speculation.discarded"
@@ -114,6 +116,11 @@ EVENTS: dict[str, EventSpec] = {
     _E.INFERENCE_CANCELLED: EventSpec(
         "an inference call was cancelled (its text was edited, or Enter)", ("call_id",)
     ),
+    _E.INFERENCE_DEFERRED: EventSpec(
+        "the engine put this note behind other users' answers (reason: preempted, it was "
+        "stopped; shed, it was skipped); the notes go on when the engine has time",
+        ("call_id", "reason"),
+    ),
     _E.PREWARM_STARTED: EventSpec(
         "a prefill-only call of the text's first chars characters began (target: output, "
         "on the output model's cache in collaborative mode)",
@@ -128,6 +135,12 @@ EVENTS: dict[str, EventSpec] = {
     _E.PREWARM_CANCELLED: EventSpec(
         "a prefill-only call was cancelled (stale text, an inference call due, or Enter)",
         ("call_id",),
+        ("target",),
+    ),
+    _E.PREWARM_DEFERRED: EventSpec(
+        "the engine put this prefill behind other users' answers (reason: preempted or "
+        "shed); the answer then evaluates more of the prompt itself",
+        ("call_id", "reason"),
         ("target",),
     ),
     _E.HISTORY_TRIMMED: EventSpec(

@@ -9,8 +9,9 @@ from the same events (``server/static/timeline.js``).
 
 Lanes: ``typing`` (characters typed over time; ``segment`` marks when a segment became
 stable), ``thinking`` (``inference`` calls, whose ``outcome`` is ``note``, ``wait``,
-``partial`` (cancelled at Enter, the note so far kept), ``cancelled`` or ``running``;
-prefill-only ``prewarm`` calls: ``done``, ``cancelled`` or ``running``; discarded
+``partial`` (cancelled at Enter, the note so far kept), ``cancelled``, ``deferred`` (put
+behind another user's answer) or ``running``; prefill-only ``prewarm`` calls: ``done``,
+``cancelled``, ``deferred`` or ``running``; discarded
 ``speculation``\\ s), ``answer`` (``wait``: Enter until the answer call starts; ``answer``:
 its start, ``first_token`` and end; marks ``enter``, ``first_token``, ``last_token``) and
 ``baseline`` (its answer, drawn as if its Enter were the same moment).
@@ -37,9 +38,11 @@ _KEPT = frozenset(
         E.INFERENCE_STARTED,
         E.INFERENCE_DONE,
         E.INFERENCE_CANCELLED,
+        E.INFERENCE_DEFERRED,
         E.PREWARM_STARTED,
         E.PREWARM_DONE,
         E.PREWARM_CANCELLED,
+        E.PREWARM_DEFERRED,
         E.SPECULATION_STARTED,
         E.SPECULATION_DISCARDED,
         E.RESPONSE_CREATED,
@@ -206,6 +209,8 @@ def _thinking(tl: Timeline, events: list[Stamped], zero: float) -> None:
             c["end"] = at
             if what == "cancelled":
                 c["outcome"] = "partial" if c["outcome"] == "partial" else "cancelled"
+            elif what == "deferred":
+                c["outcome"] = "deferred"
             elif kind == "prewarm":
                 c["outcome"] = "done"
             elif data.get("record", {}).get("extra", {}).get("partial"):

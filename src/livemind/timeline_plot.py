@@ -34,9 +34,11 @@ CALL_COLOURS = {
     ("inference", "wait"): ("#8fa3ad", "inference call: model waits"),
     ("inference", "partial"): ("#f2a900", "cancelled at Enter, note so far kept"),
     ("inference", "cancelled"): ("#c62828", "inference call cancelled"),
+    ("inference", "deferred"): ("#a1887f", "inference call deferred for another user's answer"),
     ("inference", "running"): ("#6d4c41", "inference call (no end seen)"),
     ("prewarm", "done"): ("#8e6fd1", "prefill-only call (prewarm)"),
     ("prewarm", "cancelled"): ("#d5c8f0", "prewarm cancelled"),
+    ("prewarm", "deferred"): ("#d7ccc8", "prewarm deferred for another user's answer"),
     ("prewarm", "running"): ("#8e6fd1", "prefill-only call (prewarm)"),
     ("speculation", "cancelled"): ("#ef9a9a", "early answer discarded"),
 }

@@ -77,6 +77,10 @@ async def inference_call(ctx: SessionContext, flight: InFlight) -> None:
             ctx.backend, request, record, clock=ctx.clock.now, on_delta=on_delta
         )
     except BackendError as err:
+        if err.code == "deferred":  # answers first: the worker plans it again later
+            record.extra["deferred"] = _reason(err)
+            ctx.emit(E.INFERENCE_DEFERRED, call_id=call_id, reason=_reason(err))
+            return
         if err.code == "context_overflow":
             if not ctx.trim_history("inference"):
                 ctx.notes_overflow(len("".join(turn.stable_texts()[: job.end])), err.message)
@@ -119,6 +123,12 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
     try:
         usage = await target.prewarm(request)
     except BackendError as err:
+        if err.code == "deferred":  # answers first: the next prefill is planned on new text
+            mark_read(text)
+            record.extra["deferred"] = _reason(err)
+            where = {"target": "output"} if output else {}
+            ctx.emit(E.PREWARM_DEFERRED, call_id=flight.call_id, reason=_reason(err), **where)
+            return
         if output:
             turn.output_read(text)  # not retried for this text and these notes
             if err.code != "context_overflow":  # the answer deals with an overflow itself
@@ -141,6 +151,11 @@ async def prewarm_call(ctx: SessionContext, flight: InFlight) -> None:
         turn.prefilled_plain = plain
     target_field = {"target": "output"} if output else {}
     ctx.emit(E.PREWARM_DONE, call_id=flight.call_id, chars=cut, **target_field)
+
+
+def _reason(err: BackendError) -> str:
+    """Why a call was deferred (``preempted`` or ``shed``), from a ``deferred`` error."""
+    return str(getattr(err, "reason", "preempted"))
 
 
 def _prewarm_overflow(ctx: SessionContext, cut: int, detail: str) -> None:

@@ -35,6 +35,7 @@ def open_backend(
     n_parallel: int = 2,
     n_threads: int = 2,
     api_key: str | None = None,
+    engine_priority: str | None = None,
     affinity_header: str | None = "X-Session-ID",
     model_name: str | None = None,
     prewarm_mode: str = "auto",
@@ -44,7 +45,8 @@ def open_backend(
     """Open the backend named by ``spec`` (see the module docstring).
 
     ``api_key``, ``affinity_header`` (``None``: no header), ``model_name`` (``None``: look
-    it up) and ``prewarm_mode`` apply to URLs only.
+    it up), ``prewarm_mode`` and ``engine_priority`` (``vllm``, ``sglang``: request
+    priorities) apply to URLs only.
     ``engine_options`` go to the embedded engine (e.g. ``host_cache_mib``).
     Raises :class:`livemind.models.ModelError` for an unknown preset, a missing file or
     missing weight packages (the message says how to install them).
@@ -64,6 +66,12 @@ def open_backend(
             api_key=key,
             affinity_header=affinity_header,
             prewarm_mode=prewarm_mode,
+            engine_priority=engine_priority,
+        )
+    if engine_priority is not None:
+        raise ValueError(
+            "--engine-priority is for a URL model (vLLM, SGLang); the embedded engine is "
+            "scheduled by livemind itself"
         )
     from livemind.backends.llamacpp import LlamaCppBackend
     from livemind.models import resolve_model

@@ -132,6 +132,11 @@ class Backend(ABC):
     async def reset_cache(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Drop cached prompts so the next call starts cold (evaluation). Default: no-op."""
 
+    def user_waiting(self, session_key: str, waiting: bool = True) -> None:  # noqa: B027
+        """The user of ``session_key`` pressed Enter (``waiting``) or has the answer, or
+        gave up (not ``waiting``): while waiting, that session's calls, queued or running,
+        have someone waiting for them (a scheduler runs them as answers). Default: no-op."""
+
     async def complete(self, request: Request) -> tuple[str, Usage]:
         """Non-streaming convenience built on :meth:`stream` (one code path)."""
         parts: list[str] = []

@@ -27,7 +27,7 @@ class ForwardingBackend(Backend):
     - :meth:`stream` yields ``inner``'s deltas unchanged and iterates them inside
       ``contextlib.aclosing``: closing this stream early (``aclose()``, a ``break`` once
       it is collected, task cancellation) closes ``inner``'s at once, so the engine stops;
-    - :meth:`prewarm` and :meth:`reset_cache` forward;
+    - :meth:`prewarm`, :meth:`reset_cache` and :meth:`user_waiting` forward;
     - :meth:`aclose` closes ``inner`` only when this wrapper owns it (``owns_inner``,
       default ``True``); a wrapper over a backend someone else closes passes ``False``.
 
@@ -66,6 +66,9 @@ class ForwardingBackend(Backend):
 
     async def reset_cache(self) -> None:
         await self.inner.reset_cache()
+
+    def user_waiting(self, session_key: str, waiting: bool = True) -> None:
+        self.inner.user_waiting(session_key, waiting)
 
     async def aclose(self) -> None:
         if self.owns_inner:

@@ -27,6 +27,12 @@ prompt into the server's prefix cache and generates (almost) nothing:
   else ``"off"``. Until that probe ran, :attr:`capabilities`
   optimistically reports ``prewarm=True``; :meth:`OpenAIBackend.prewarm` returns ``None``
   when the probe says no. Call :meth:`OpenAIBackend.probe` to settle it up front.
+
+Priorities (``engine_priority``): for a vLLM server started with ``--scheduling-policy
+priority`` (``"vllm"``) or an SGLang server with ``--enable-priority-scheduling``
+(``"sglang"``), each body carries ``priority`` by the request's stage, so the engine
+itself runs answers before notes before prefills (:func:`~livemind.backends.scheduling.
+engine_priority`). Off by default: vLLM refuses the field unless started that way.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from ._llama_probe import probe_llama
 from .affinity import SlotMap
 from .base import Capabilities, Request, Usage
 from .chat_core import MAX_RETRY_WAIT_S, ChatBackend
+from .scheduling import ENGINE_PRIORITY_KINDS, engine_priority
 from .transport_http import HttpSseTransport, unreachable
 
 __all__ = ["MAX_RETRY_WAIT_S", "OpenAIBackend", "PREWARM_MODES"]
@@ -95,6 +102,7 @@ class OpenAIBackend(ChatBackend):
         timeout: float = 120.0,
         deadline: float = 600.0,
         name: str | None = None,
+        engine_priority: str | None = None,
     ) -> None:
         if prewarm_mode not in PREWARM_MODES:
             raise ValueError(f"prewarm_mode must be one of {PREWARM_MODES}, not {prewarm_mode!r}")
@@ -114,6 +122,11 @@ class OpenAIBackend(ChatBackend):
         self.model = model or ""
         self._model_resolved = model is not None
         self.extra_body = dict(extra_body or {})
+        if engine_priority is not None and engine_priority not in ENGINE_PRIORITY_KINDS:
+            raise ValueError(
+                f"engine_priority must be one of {ENGINE_PRIORITY_KINDS}, not {engine_priority!r}"
+            )
+        self.engine_priority = engine_priority
         self.prewarm_mode = prewarm_mode
         # "auto" is settled by probe(); until then the mode stays "auto"
         self._mode = prewarm_mode
@@ -222,6 +235,8 @@ class OpenAIBackend(ChatBackend):
             body["stop"] = list(request.stop)
         if self._mode == "llama":
             body["cache_prompt"] = True
+        if self.engine_priority is not None:  # answers before notes before prefills
+            body["priority"] = engine_priority(self.engine_priority, request.stage)
         body.update(self.extra_body)
         body.update(request.extra)
         body["stream"] = True

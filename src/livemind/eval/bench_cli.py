@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from livemind.backends import open_backend
 from livemind.backends.base import Backend
+from livemind.backends.priority import PriorityBackend
 from livemind.eval.configs import DEFAULT_CONFIGS, parse_configs
 from livemind.typist import DEFAULT_CPM, Typist
 
@@ -92,6 +93,15 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--answer-max-tokens", type=int, default=512)
     p.add_argument("--inference-max-tokens", type=int, default=64)
+    p.add_argument(
+        "--sessions",
+        type=int,
+        default=1,
+        metavar="N",
+        help="questions typed at once on the shared engine, as on a busy server (default "
+        "1; N > 1 needs --parallel N or more, shares the caches and schedules the calls "
+        "answers first)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -116,6 +126,11 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
     from livemind.eval.runner import BenchOptions, done_keys, drop_torn_tail, run_bench
 
     configs = parse_configs(args.configs)
+    if args.sessions < 1 or args.sessions > engine.get("n_parallel", 1):
+        raise ValueError(
+            f"--sessions {args.sessions} needs at least as many engine slots: add "
+            f"--parallel {max(args.sessions, 1)}"
+        )
     questions = load_dataset(
         args.dataset,
         path=args.data_file,
@@ -138,7 +153,8 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
     def backends(model: str | None) -> Backend:
         key = None if model in (None, args.model) else model
         if key not in opened:
-            opened[key] = open_backend(key or args.model, host_cache_mib=0, **engine)
+            backend = open_backend(key or args.model, host_cache_mib=0, **engine)
+            opened[key] = PriorityBackend(backend) if args.sessions > 1 else backend
         return opened[key]
 
     opts = BenchOptions(
@@ -150,6 +166,7 @@ async def _bench(args: argparse.Namespace, engine: dict[str, Any]) -> int:
         inference_max_tokens=args.inference_max_tokens,
         seed=args.seed,
         think_s=args.think_s,
+        sessions=args.sessions,
     )
     stats: dict[str, list[dict[str, Any]]] = defaultdict(list)
     bar = tqdm(total=todo, unit="run", disable=args.quiet, dynamic_ncols=True)

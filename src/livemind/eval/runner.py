@@ -2,8 +2,10 @@
 
 Configurations are interleaved per question (their order rotates from question to
 question) so that machine drift hits all alike. Before each run the engines' caches are
-erased, so every configuration starts cold. Runs are resumable: records already in the
-output file (same config and question id) are skipped.
+erased, so every configuration starts cold; with several sessions at once (accuracy
+under load) they are not, and the engines' calls go through one priority scheduler.
+Runs are resumable: records already in the output file (same config and question id)
+are skipped.
 
 The physical limit of a question is the time the answer call cannot avoid: the tokens it
 had to evaluate at the measured prefill rate plus the answer tokens at the measured decode
@@ -12,6 +14,7 @@ rate (both measured on the answer model at the start of the run).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import zlib
@@ -47,6 +50,7 @@ class BenchOptions:
     inference_max_tokens: int = 64
     seed: int = 42
     think_s: float = 0.0  # pause between the last key and Enter
+    sessions: int = 1  # questions typed at once on the shared engines (caches not reset)
 
 
 @dataclass(slots=True)
@@ -130,10 +134,13 @@ async def run_one(
     rates: Rates,
     opts: BenchOptions,
 ) -> dict[str, Any]:
-    """Type one question into a fresh session under ``config``; return its record."""
-    await infer.reset_cache()
-    if answer is not infer:
-        await answer.reset_cache()
+    """Type one question into a fresh session under ``config``; return its record.
+    The engines' caches are erased first, unless other sessions share them
+    (``opts.sessions > 1``)."""
+    if opts.sessions == 1:
+        await infer.reset_cache()
+        if answer is not infer:
+            await answer.reset_cache()
     scfg = config.session_config(
         question.answer_instruction(),
         answer_max_tokens=opts.answer_max_tokens,
@@ -199,7 +206,7 @@ async def run_one(
         ttft_s=None if typed.ttft_s is None else round(typed.ttft_s, 4),
         overhead_s=round(typed.overhead_s, 4),
         busy_s=round(typed.answer.busy_s, 4),
-        inference_calls=len(typed.answer.calls),
+        inference_calls=sum("deferred" not in c.extra for c in typed.answer.calls),
         final_prompt_tokens=out.prompt_tokens,
         final_cached_tokens=out.cached_tokens,
         final_evaluated_tokens=out.evaluated_tokens,
@@ -249,27 +256,44 @@ async def run_bench(
     """Run every config on every question, appending records to ``out_path``.
 
     ``backends(model)`` returns the (shared, already open) backend of a config's answer
-    model; ``None`` means the main model. Returns the number of new records.
+    model; ``None`` means the main model. With ``opts.sessions > 1`` that many questions
+    are typed at once (in the same order, each starting when one ends), on engines the
+    caller shares between them. Returns the number of new records.
     """
     done = done_keys(out_path, opts.think_s)
-    rates: dict[int, Rates] = {}
-    written = 0
+    todo = [
+        (question, config)
+        for i, question in enumerate(questions)
+        for config in (configs[(i + k) % len(configs)] for k in range(len(configs)))
+        if (config.name, question.qid) not in done
+    ]
+    engines: dict[str | None, tuple[Backend, Backend, Rates]] = {}
+    for _, config in todo:  # opened and measured alone, before any session runs
+        if config.output_model not in engines:
+            infer, answer = backends(None), backends(config.output_model)
+            known = [e[2] for e in engines.values() if e[1] is answer]
+            rates = known[0] if known else await measure_rates(answer)
+            engines[config.output_model] = (infer, answer, rates)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    room = asyncio.Semaphore(max(1, opts.sessions))
     with out_path.open("a", encoding="utf-8") as out:
-        for i, question in enumerate(questions):
-            for k in range(len(configs)):
-                config = configs[(i + k) % len(configs)]
-                if (config.name, question.qid) in done:
-                    continue
-                infer, answer = backends(None), backends(config.output_model)
-                if id(answer) not in rates:
-                    rates[id(answer)] = await measure_rates(answer)
-                record = await run_one(question, config, infer, answer, rates[id(answer)], opts)
-                _append(out, record)
-                written += 1
-                if on_record is not None:
-                    on_record(record)
-    return written
+
+        async def run(question: Question, config: BenchConfig) -> None:
+            async with room:
+                infer, answer, rates = engines[config.output_model]
+                record = await run_one(question, config, infer, answer, rates, opts)
+            _append(out, record)
+            if on_record is not None:
+                on_record(record)
+
+        if opts.sessions == 1:
+            for question, config in todo:
+                await run(question, config)
+        else:  # a failure stops them all before the file closes
+            async with asyncio.TaskGroup() as group:
+                for question, config in todo:
+                    group.create_task(run(question, config))
+    return len(todo)
 
 
 def _append(out: TextIO, record: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ from livemind.server.hub import CLOSE, HubError, Limits, LiveConnection, Session
 from livemind.server.metrics import CONTENT_TYPE_LATEST, MeteredBackend, Metrics
 from livemind.server.openai_compat import chat_completions, list_models, retrieve_model
 from livemind.server.protocol import ProtocolError, decode_json, event_from_dict, parse_event
+from livemind.server.scheduled import Scheduling, scheduled
 
 STATIC = files("livemind.server") / "static"
 
@@ -55,18 +56,27 @@ def create_app(
     limits: Limits | None = None,
     token: str | None = None,
     site: SitePolicy | None = None,
+    scheduling: Scheduling | None = None,
 ) -> FastAPI:
     """The app serving ``backend`` (and ``output_backend`` for collaborative mode), behind
     the Host/Origin guard ``site`` (default: loopback names and the server's own origin).
+    Every session's calls go through one priority scheduler per engine (``scheduling``;
+    default: answers first, ``Scheduling()``; :mod:`livemind.server.scheduled`).
     The caller owns the backends and closes them after the app stops."""
     metrics = Metrics()
     started = int(time.time())  # the "created" of the models listed at /v1/models
+    main = scheduled(MeteredBackend(backend, metrics), scheduling, metrics, "main")
+    output = None
+    if output_backend is not None:
+        output = scheduled(MeteredBackend(output_backend, metrics), scheduling, metrics, "output")
+    limits = limits or Limits()
     hub = SessionHub(
-        MeteredBackend(backend, metrics),
-        output_backend=MeteredBackend(output_backend, metrics) if output_backend else None,
+        main,
+        output_backend=output,
         defaults=defaults,
         limits=limits,
         metrics=metrics,
+        admission=(scheduling or Scheduling()).session_cap(limits.max_sessions),
     )
 
     @contextlib.asynccontextmanager

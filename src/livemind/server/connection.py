@@ -81,8 +81,7 @@ class LiveConnection:
     def _forward(self, event: Event) -> None:
         self.send(event.type, **event.data)
         if event.type == EventName.RESPONSE_DONE:
-            timings = event.data.get("timings", {})
-            self.hub.metrics.answered(timings.get("latency_s", 0.0), timings.get("ttft_s"))
+            self.hub.answered(event.data)
 
     def _forward_compare(self, event: Event) -> None:
         if event.type in _COMPARED:

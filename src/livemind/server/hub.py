@@ -14,21 +14,25 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from livemind.backends.base import Backend
 from livemind.config import SessionConfig
 from livemind.events import EventName
+from livemind.server.admission import SessionCap
 from livemind.server.connection import CLOSE, LiveConnection
 from livemind.server.guard import is_loopback
 from livemind.server.limits import HubError, Limits, expiry
 from livemind.server.metrics import Metrics
+from livemind.server.scheduled import overloaded
 from livemind.settings_schema import page_schema
 
 __all__ = ["CLOSE", "HubError", "Limits", "LiveConnection", "SessionHub"]
 
 
 class SessionHub:
-    """All live sessions of one server, sharing ``backend`` (and ``output_backend``)."""
+    """All live sessions of one server, sharing ``backend`` (and ``output_backend``);
+    ``admission``: the learned cap on live sessions (None: only ``max_sessions``)."""
 
     def __init__(
         self,
@@ -38,6 +42,7 @@ class SessionHub:
         defaults: SessionConfig | None = None,
         limits: Limits | None = None,
         metrics: Metrics | None = None,
+        admission: SessionCap | None = None,
     ) -> None:
         self.backend = backend
         self.output_backend = output_backend
@@ -47,12 +52,41 @@ class SessionHub:
         self.connections: dict[str, LiveConnection] = {}
         self.completions: dict[str, int] = {}  # client -> its running chat completions
         self._closing: set[asyncio.Task[None]] = set()
+        self.admission = admission
+        if admission is not None:
+            self.metrics.session_cap.set_function(lambda: admission.cap)
+        else:
+            self.metrics.session_cap.set(self.limits.max_sessions)
+
+    def live(self) -> int:
+        """Live sessions and running chat completions."""
+        return len(self.connections) + sum(self.completions.values())
+
+    def answered(self, done: dict[str, Any]) -> None:
+        """A session's answer ended (``response.done``'s data): metrics and admission."""
+        timings = done.get("timings") or {}
+        latency, ttft = timings.get("latency_s", 0.0), timings.get("ttft_s")
+        self.metrics.answered(latency, ttft)
+        tokens = (done.get("usage") or {}).get("completion_tokens") or 0
+        if self.admission is not None and not done.get("speculative"):
+            self.admission.answered(latency, ttft, tokens, self.live())
 
     def _check_room(self, client: str) -> None:
-        """HubError when live sessions and running completions fill ``max_sessions``, or
-        this client's share of them."""
+        """HubError when an engine is overloaded (its queued answers would take longer
+        than the budget to clear, or the sessions live reach the learned cap), when live
+        sessions and running completions fill ``max_sessions``, or this client's share
+        of them."""
         limits = self.limits
-        if len(self.connections) + sum(self.completions.values()) >= limits.max_sessions:
+        cap = self.admission
+        # a cap still at max_sessions has learned nothing: that limit speaks for itself
+        capped = cap is not None and cap.cap < limits.max_sessions and not cap.admits(self.live())
+        if capped or overloaded(self.backend, self.output_backend):
+            self.metrics.error("overloaded")
+            raise HubError(
+                "overloaded",
+                "the engine is behind on answers already; try again in a few seconds",
+            )
+        if self.live() >= limits.max_sessions:
             self.metrics.error("too_many_sessions")
             raise HubError(
                 "too_many_sessions",

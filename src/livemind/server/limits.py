@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 class HubError(RuntimeError):
-    """The hub refuses a new session or request (``code``: too_many_sessions, client_quota)."""
+    """The hub refuses a new session or request (``code``: overloaded, too_many_sessions,
+    client_quota)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

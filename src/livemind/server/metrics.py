@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,9 +25,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from livemind.backends.base import Backend, Delta, Request, Usage
 from livemind.backends.forwarding import ForwardingBackend
+from livemind.backends.scheduling import CallScheduler, Priority
 
 __all__ = ["BUCKETS_S", "CONTENT_TYPE_LATEST", "MeteredBackend", "Metrics"]
 
@@ -51,6 +54,7 @@ class Metrics:
     """
 
     def __init__(self) -> None:
+        self._schedulers: _SchedulerCollector | None = None
         self.registry = reg = CollectorRegistry()
         ProcessCollector(registry=reg)
         PlatformCollector(registry=reg)
@@ -71,6 +75,11 @@ class Metrics:
             "livemind_prompt_tokens_cached", "Prompt tokens taken from the cache", registry=reg
         )
         self.answers = Counter("livemind_answers", "Answers finished", registry=reg)
+        self.session_cap = Gauge(
+            "livemind_session_cap",
+            "Live sessions admitted before new ones are refused as overloaded (learned)",
+            registry=reg,
+        )
         self.errors = Counter("livemind_errors", "Errors and refusals", ["code"], registry=reg)
         self.answer_latency = Histogram(
             "livemind_answer_latency_seconds",
@@ -84,6 +93,13 @@ class Metrics:
             buckets=BUCKETS_S,
             registry=reg,
         )
+
+    def watch(self, scheduler: CallScheduler, engine: str) -> None:
+        """Report ``scheduler``'s queue and deferrals under the label ``engine``."""
+        if self._schedulers is None:  # one collector for every engine: one family each
+            self._schedulers = _SchedulerCollector()
+            self.registry.register(self._schedulers)
+        self._schedulers.engines.append((engine, scheduler))
 
     def error(self, code: str) -> None:
         self.errors.labels(code=code).inc()
@@ -101,6 +117,46 @@ class Metrics:
     def render(self) -> bytes:
         """The exposition of every metric, to serve as :data:`CONTENT_TYPE_LATEST`."""
         return generate_latest(self.registry)
+
+
+class _SchedulerCollector(Collector):
+    """The engines' schedulers as metrics, read at each scrape: calls waiting and running
+    per priority, the answer backlog, and background calls deferred (preempted or shed),
+    each labelled with its engine (``main``, ``output``)."""
+
+    def __init__(self) -> None:
+        self.engines: list[tuple[str, CallScheduler]] = []
+
+    def collect(self) -> Iterator[Metric]:
+        waiting = GaugeMetricFamily(
+            "livemind_calls_waiting", "Calls waiting for the engine", labels=["engine", "priority"]
+        )
+        running = GaugeMetricFamily(
+            "livemind_calls_admitted_running",
+            "Calls the scheduler let run now",
+            labels=["engine", "priority"],
+        )
+        backlog = GaugeMetricFamily(
+            "livemind_answer_backlog_seconds",
+            "Seconds the answers waiting and running would take to clear",
+            labels=["engine"],
+        )
+        deferred = CounterMetricFamily(
+            "livemind_background_deferred",
+            "Notes and prefills put behind answers (preempted: stopped; shed: skipped)",
+            labels=["engine", "stage", "reason"],
+        )
+        for engine, sched in self.engines:
+            for priority in Priority:
+                name = priority.name.lower()
+                waiting.add_metric([engine, name], sched.waiting(priority))
+                running.add_metric([engine, name], sched.running(priority))
+            backlog.add_metric([engine], sched.answer_backlog_s())
+            for stage in ("inference", "prewarm"):
+                for reason in ("preempted", "shed"):
+                    count = sched.counts[f"{stage}.{reason}"]
+                    deferred.add_metric([engine, stage, reason], count)
+        yield from (waiting, running, backlog, deferred)
 
 
 class MeteredBackend(ForwardingBackend):

@@ -65,6 +65,38 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--idle-timeout", type=float, default=900.0, help="close idle sessions after s (900)"
     )
+    g = p.add_argument_group("scheduling (answers first; docs/SERVER.md)")
+    g.add_argument(
+        "--scheduling",
+        choices=("priority", "off"),
+        default="priority",
+        help="priority (default): a user's answer runs before other sessions' notes and "
+        "prefills, and stops those running; off: every call goes straight to the engine",
+    )
+    g.add_argument(
+        "--background-calls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="notes and prefills running at once per engine (default: half its slots)",
+    )
+    g.add_argument(
+        "--beside-answers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="background calls that may go on while an answer runs (default 0; more suits "
+        "an engine with compute to spare, e.g. a GPU)",
+    )
+    g.add_argument(
+        "--answer-budget",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="refuse new sessions (error 'overloaded') while the answers queued would take "
+        "more than S seconds to clear, or the sessions live reach the cap learned from "
+        "answers delayed by more than S (default 20; 0: never)",
+    )
 
 
 def check_exposure(host: str, token: str | None) -> None:
@@ -102,6 +134,7 @@ def run_serve(
     from livemind.server.app import create_app
     from livemind.server.guard import SitePolicy
     from livemind.server.hub import Limits
+    from livemind.server.scheduled import Scheduling
 
     token = resolve_token(args.token, args.token_file, os.environ.get("LIVEMIND_TOKEN"))
     check_exposure(args.host, token)
@@ -113,6 +146,12 @@ def run_serve(
         max_text_chars=args.max_text,
         idle_timeout_s=args.idle_timeout,
     )
+    scheduling = Scheduling(
+        enabled=args.scheduling == "priority",
+        background=args.background_calls,
+        beside_answers=args.beside_answers,
+        answer_budget_s=args.answer_budget,
+    )
     app = create_app(
         backend,
         output_backend=output_backend,
@@ -120,6 +159,7 @@ def run_serve(
         limits=limits,
         token=token,
         site=site,
+        scheduling=scheduling,
     )
     server = uvicorn.Server(
         uvicorn.Config(

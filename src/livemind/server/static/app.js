@@ -123,6 +123,15 @@ const ON = new Map([
     const li = state.calls.get(ev.call_id);
     if (li) { li.classList.remove("running"); li.classList.add("cancelled"); }
   }],
+  ["inference.deferred", (ev) => {
+    const li = state.calls.get(ev.call_id);
+    if (!li) return;
+    li.classList.remove("running");
+    li.classList.add("deferred");
+    li.querySelector(".note").textContent = ev.reason === "shed"
+      ? "(skipped: the server is busy with other users' answers)"
+      : "(paused for another user's answer; it runs again when the server has time)";
+  }],
   ["speculation.started", () => showSpeculation("Answer started in your pause — press Enter to get it")],
   ["speculation.discarded", () => showSpeculation("Text changed: the early answer was dropped")],
   ["notes.paused", (ev) => {

@@ -10,6 +10,7 @@ const TL_LABELS = { typing: "typing", thinking: "thinking", answer: "answer", ba
 const TL_OUTCOMES = {
   note: "note kept", wait: "model waits", partial: "cancelled at Enter, note so far kept",
   cancelled: "cancelled", running: "running", done: "prefilled",
+  deferred: "deferred: another user's answer came first",
 };
 const TL = { lane: 22, top: 6, axis: 20, left: 74, right: 210 };
 
@@ -69,6 +70,9 @@ class TurnTimeline {
       if (what === "cancelled") {
         c.end = t;
         c.outcome = c.outcome === "partial" ? "partial" : "cancelled";
+      } else if (what === "deferred") {
+        c.end = t;
+        c.outcome = "deferred";
       } else if (what === "done") {
         c.end = t;
         const partial = ev.record && ev.record.extra && ev.record.extra.partial;
@@ -227,9 +231,12 @@ class TurnTimeline {
   summary(width, y) {
     const calls = [...this.calls.values()];
     const n = (kind) => calls.filter((c) => c.kind === kind).length;
+    const deferred = calls.filter((c) => c.outcome === "deferred").length;
     const lines = {
       typing: this.keys.length ? `${this.keys[this.keys.length - 1][1]} characters` : "",
-      thinking: `${n("inference")} inference · ${n("prewarm")} prefill calls`,
+      thinking: deferred
+        ? `${n("inference")} inference · ${n("prewarm")} prefill · ${deferred} deferred`
+        : `${n("inference")} inference · ${n("prewarm")} prefill calls`,
       answer: this.latencyText(this.answers.main),
       baseline: this.answers.compare ? this.latencyText(this.answers.compare) : "(Settings: side by side)",
     };
