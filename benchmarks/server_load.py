@@ -70,49 +70,43 @@ REFUSED_RETRY_S = 2.0
 REFUSALS = frozenset({"overloaded", "too_many_sessions"})
 
 
-async def typist(
-    url: str,
-    seed: int,
-    cpm: float,
-    think_s: float,
-    until: float,
-    settings: dict | None = None,
-    per_session: int = 0,
-) -> TypistStats:
-    """One typist until ``until``; a session refused at once is tried again.
-    ``settings``: sent as ``session.update`` first (e.g. a control without background
-    calls: ``{"mode": "output-only", "prewarm": false}``); ``per_session``: questions per
-    session before the typist leaves and opens a new one (0: one session throughout)."""
+@dataclass(frozen=True)
+class Plan:
+    """What every typist of one run does: ``settings`` is sent as ``session.update``
+    first (e.g. the control: ``{"mode": "output-only", "prewarm": false}``);
+    ``per_session``: questions before the typist leaves and opens a new session (0: one
+    session throughout)."""
+
+    url: str
+    key_s: float  # seconds per key, on average
+    think_s: float  # pause before Enter
+    until: float  # time.monotonic() at which no new question is started
+    settings: dict
+    per_session: int = 0
+
+
+async def typist(plan: Plan, seed: int) -> TypistStats:
+    """One typist until ``plan.until``; a session refused at once is tried again."""
     rng = random.Random(seed)
     stats = TypistStats()
-    while time.monotonic() < until:
-        key_s = 60.0 / cpm
-        if not await _session(url, rng, stats, key_s, think_s, until, settings or {}, per_session):
+    while time.monotonic() < plan.until:
+        if not await _session(plan, rng, stats):
             await asyncio.sleep(REFUSED_RETRY_S)
     return stats
 
 
-async def _session(
-    url: str,
-    rng: random.Random,
-    stats: TypistStats,
-    key_s: float,
-    think_s: float,
-    until: float,
-    settings: dict,
-    per_session: int = 0,
-) -> bool:
-    """Type questions in one session until ``until`` (or ``per_session`` questions, if
-    > 0); False if it was refused at once."""
+async def _session(plan: Plan, rng: random.Random, stats: TypistStats) -> bool:
+    """Type questions in one session until ``plan.until`` (or ``plan.per_session``
+    questions, if > 0); False if it was refused at once."""
     connect_t = time.monotonic()
-    async with websockets.connect(url, max_size=2**22) as ws:
+    async with websockets.connect(plan.url, max_size=2**22) as ws:
         first_event = json.loads(await ws.recv())
         if first_event["type"] == "error" and first_event.get("code") in REFUSALS:
             stats.refused.append(first_event["code"])
             stats.refusal_s.append(time.monotonic() - connect_t)
             return False
-        if settings:
-            await ws.send(json.dumps({"type": "session.update", "session": settings}))
+        if plan.settings:
+            await ws.send(json.dumps({"type": "session.update", "session": plan.settings}))
             while json.loads(await ws.recv())["type"] != "session.updated":
                 pass
         events: asyncio.Queue[dict] = asyncio.Queue()
@@ -142,7 +136,8 @@ async def _session(
         rev = 0
         asked = 0
         try:
-            while time.monotonic() < until and not (per_session and asked >= per_session):
+            per_session = plan.per_session
+            while time.monotonic() < plan.until and not (per_session and asked >= per_session):
                 asked += 1
                 notes = 0
                 question = rng.choice(QUESTIONS)
@@ -151,8 +146,8 @@ async def _session(
                     await ws.send(
                         json.dumps({"type": "input_text.set", "text": question[:i], "rev": rev})
                     )
-                    await asyncio.sleep(key_s * rng.uniform(0.7, 1.3))
-                await asyncio.sleep(think_s)
+                    await asyncio.sleep(plan.key_s * rng.uniform(0.7, 1.3))
+                await asyncio.sleep(plan.think_s)
                 start = time.monotonic()
                 first = None
                 await ws.send(json.dumps({"type": "input_text.commit"}))
@@ -179,9 +174,14 @@ async def _session(
     return True
 
 
+def pooled(stats: list[TypistStats], name: str) -> list:
+    """One per-answer list of every typist, end to end."""
+    return [x for s in stats for x in getattr(s, name)]
+
+
 def median_of(stats: list[TypistStats], name: str) -> float | None:
     """The median of one per-answer list over all typists (None if empty)."""
-    xs = [x for s in stats for x in getattr(s, name)]
+    xs = pooled(stats, name)
     return statistics.median(xs) if xs else None
 
 
@@ -192,21 +192,17 @@ async def run_load(
     ``settings`` first; the run's figures as one JSON-able dict."""
     cpu0 = cpu_seconds(pid) if pid else None
     t0 = time.monotonic()
-    until = t0 + args.duration
+    plan = Plan(url, 60.0 / args.cpm, args.think_s, t0 + args.duration, settings, args.per_session)
 
     async def arrive(k: int) -> TypistStats:  # typist k arrives k/n of the ramp later
         await asyncio.sleep(args.ramp_s * k / n)
-        return await typist(
-            url, args.seed + k, args.cpm, args.think_s, until, settings, args.per_session
-        )
+        return await typist(plan, args.seed + k)
 
     results = await asyncio.gather(*(arrive(k) for k in range(n)), return_exceptions=True)
     wall = time.monotonic() - t0
     stats = [r for r in results if isinstance(r, TypistStats)]
     crashed = [repr(r) for r in results if not isinstance(r, TypistStats)]
-    lat = [x for s in stats for x in s.latencies]
-    ttft = [x for s in stats for x in s.ttfts]
-    notes = [x for s in stats for x in s.notes]
+    lat, ttft, notes = (pooled(stats, name) for name in ("latencies", "ttfts", "notes"))
     out = {
         "typists": n,
         "wall_s": round(wall, 1),

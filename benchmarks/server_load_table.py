@@ -21,6 +21,7 @@ COLUMNS = (
     "p95 × 1 typist",
     "median TTFT",
     "TTFT × 1 typist",
+    "answer tokens: evaluated / written (medians)",
     "notes / question",
     "note calls (deferred)",
     "prefills deferred",
@@ -32,6 +33,10 @@ COLUMNS = (
 
 def _s(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f} s"
+
+
+def _n(x: float | None) -> str:
+    return "–" if x is None else f"{x:g}"
 
 
 def _times(x: float | None, base: float | None) -> str:
@@ -66,6 +71,7 @@ def rows(records: list[dict]) -> list[list[str]]:
                     _times(r["p95_latency_s"], base.get("p95_latency_s")),
                     _s(r["median_ttft_s"]),
                     _times(r["median_ttft_s"], base.get("median_ttft_s")),
+                    f"{_n(r.get('answer_evaluated_tokens'))} / {_n(r.get('answer_tokens'))}",
                     "–" if r["notes_per_question"] is None else f"{r['notes_per_question']:.2f}",
                     f"{r['inference_calls']} ({r['deferred_calls']})",
                     str(r["deferred_prewarms"]),

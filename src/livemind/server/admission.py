@@ -49,18 +49,15 @@ class SessionCap:
         """Whether one more session may join the ``live`` ones."""
         return live < max(1, int(self.cap))
 
-    def delay_s(self, latency_s: float, ttft_s: float | None, tokens: int) -> float:
-        """How much longer than its own tokens' time an answer took; learns the pace."""
-        if tokens > 0:
-            pace = (latency_s - (ttft_s or 0.0)) / tokens
-            self._token_s = pace if self._token_s is None else min(self._token_s, pace)
-        return max(0.0, latency_s - tokens * (self._token_s or 0.0))
-
     def answered(self, latency_s: float, ttft_s: float | None, tokens: int, live: int) -> None:
         """An answer of ``tokens`` tokens took ``latency_s`` from Enter to its end
         (``ttft_s`` to its first token) while ``live`` sessions were open: move the cap."""
         now = self._clock()
-        if self.delay_s(latency_s, ttft_s, tokens) > self.budget_s:
+        if tokens > 0:  # the fastest pace seen, first token to last
+            pace = (latency_s - (ttft_s or 0.0)) / tokens
+            self._token_s = pace if self._token_s is None else min(self._token_s, pace)
+        delay_s = max(0.0, latency_s - tokens * (self._token_s or 0.0))
+        if delay_s > self.budget_s:
             if now - self._last_cut >= self.budget_s:
                 self.cap = max(1.0, min(self.cap, live) * _CUT)
                 self._last_cut = now
